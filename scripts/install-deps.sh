@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs every build and run dependency of lethe from Debian 12 packages.
+# Idempotent: packages already present are skipped by apt. Must run as root (or via sudo).
+set -euo pipefail
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libtorch-dev libopenblas-dev
+  nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
+  libpcre2-dev libicu-dev libyaml-cpp-dev
+  libcurl4-openssl-dev libsqlite3-dev libcpp-httplib-dev
+  gnuplot-nox python3-torch python3-numpy
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,23 @@
+// The subcommand table's entries: each cmd_<name>.cpp defines one add_<name>_command.
+// A command adds its CLI11 subcommand with options (every option shows its default) and a callback
+// that throws lethe::Error on failure; main.cpp turns errors into one line and an exit code.
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace lethe::cli {
+
+// Options every subcommand shares (declared on the top-level app, accepted after the subcommand).
+struct GlobalOptions {
+  int threads = 0;  // 0 = all cores
+  bool quiet = false;
+};
+
+const GlobalOptions& global_options();
+
+using AddCommand = void (*)(CLI::App& app);
+
+// Applies --threads etc.; every command callback calls it first.
+void apply_global_options();
+
+
+}  // namespace lethe::cli

@@ -1,0 +1,3 @@
+set(LETHE_CLI_SOURCES
+  src/cli/main.cpp
+)

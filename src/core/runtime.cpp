@@ -1,0 +1,104 @@
+// Threads, BLAS detection, device/dtype parsing, seeding.
+#include "core/runtime.h"
+
+#include <dlfcn.h>
+#include <link.h>
+
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+#include <ATen/Parallel.h>
+#include <torch/cuda.h>
+#include <torch/utils.h>
+
+#include "core/error.h"
+
+namespace lethe::core {
+
+int setup_threads(int requested) {
+  int n = requested > 0 ? requested : static_cast<int>(std::thread::hardware_concurrency());
+  if (n <= 0) n = 1;
+  at::set_num_threads(n);
+  return at::get_num_threads();
+}
+
+namespace {
+int find_blas(struct dl_phdr_info* info, size_t, void* data) {
+  const char* name = info->dlpi_name;
+  if (name && (std::strstr(name, "openblas") || std::strstr(name, "libmkl") ||
+               std::strstr(name, "blis") || std::strstr(name, "atlas"))) {
+    *static_cast<bool*>(data) = true;
+  }
+  return 0;
+}
+}  // namespace
+
+bool using_reference_blas() {
+  bool optimised = false;
+  dl_iterate_phdr(find_blas, &optimised);
+  if (optimised) return false;
+  // Debian resolves libblas.so.3 through alternatives: the reference one lives under blas/.
+  char resolved[4096] = {0};
+  FILE* maps = std::fopen("/proc/self/maps", "r");
+  if (!maps) return false;
+  char line[4096];
+  bool reference = false;
+  while (std::fgets(line, sizeof line, maps)) {
+    if (std::strstr(line, "/blas/libblas.so")) reference = true;
+    if (std::strstr(line, "openblas")) {
+      std::fclose(maps);
+      return false;
+    }
+  }
+  std::fclose(maps);
+  (void)resolved;
+  return reference;
+}
+
+void warn_if_slow_blas() {
+  static bool warned = false;
+  if (warned) return;
+  warned = true;
+  if (using_reference_blas()) {
+    std::fprintf(stderr,
+                 "lethe: warning: libtorch is using the reference BLAS (about 30x slower); "
+                 "install libopenblas-dev (scripts/install-deps.sh)\n");
+  }
+}
+
+c10::Device parse_device(const std::string& name) {
+  c10::Device device(c10::kCPU);
+  try {
+    device = c10::Device(name);
+  } catch (const std::exception&) {
+    throw UsageError("--device: unknown device '" + name + "' (expected cpu or cuda[:N])");
+  }
+  if (device.is_cuda() && !torch::cuda::is_available())
+    throw UsageError("--device " + name + ": this libtorch build has no usable CUDA device");
+  return device;
+}
+
+c10::ScalarType parse_dtype(const std::string& name) {
+  if (name == "float32" || name == "fp32" || name == "float") return c10::kFloat;
+  if (name == "bfloat16" || name == "bf16") return c10::kBFloat16;
+  if (name == "float16" || name == "fp16" || name == "half") return c10::kHalf;
+  throw UsageError("--dtype: unknown dtype '" + name + "' (expected float32, bfloat16 or float16)");
+}
+
+std::string dtype_name(c10::ScalarType dtype) {
+  switch (dtype) {
+    case c10::kFloat: return "float32";
+    case c10::kBFloat16: return "bfloat16";
+    case c10::kHalf: return "float16";
+    case c10::kDouble: return "float64";
+    default: return c10::toString(dtype);
+  }
+}
+
+uint64_t seed_everything(uint64_t seed) {
+  torch::manual_seed(seed);
+  return seed;
+}
+
+}  // namespace lethe::core

@@ -1,0 +1,31 @@
+// Process-wide runtime set-up: threads, BLAS sanity, device and dtype parsing, seeding.
+// Keeps torch/torch.h out: callers that need tensors include it themselves.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
+
+namespace lethe::core {
+
+// Sets libtorch's intra-op threads (0 = all cores) and returns the count in use.
+int setup_threads(int requested);
+
+// True when libtorch links the slow reference BLAS instead of an optimised one (OpenBLAS, MKL).
+bool using_reference_blas();
+
+// Warns on stderr once when using_reference_blas(); called at CLI start-up.
+void warn_if_slow_blas();
+
+// "cpu", "cuda", "cuda:1" -> a device; throws when CUDA is requested but absent.
+c10::Device parse_device(const std::string& name);
+
+// "float32" | "bfloat16" | "float16" -> dtype.
+c10::ScalarType parse_dtype(const std::string& name);
+std::string dtype_name(c10::ScalarType dtype);
+
+// Seeds libtorch (CPU and CUDA) and returns the seed.
+uint64_t seed_everything(uint64_t seed);
+
+}  // namespace lethe::core
