@@ -22,8 +22,12 @@ struct CommandEntry {
   AddCommand add;
 };
 
-// The one list of subcommands (explicit, so nothing depends on static registration).
+// The one list of subcommands, generated from the areas' LETHE_COMMANDS lists (explicit: nothing
+// depends on static registration that a linker could drop).
 const std::vector<CommandEntry> kCommands = {
+#define LETHE_COMMAND(name) {#name, add_##name##_command},
+#include "command_table.inc"
+#undef LETHE_COMMAND
 };
 
 std::string first_line(const std::string& text) {

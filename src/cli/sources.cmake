@@ -1,3 +1,0 @@
-set(LETHE_CLI_SOURCES
-  src/cli/main.cpp
-)
