@@ -9,6 +9,8 @@ packages=(
   libpcre2-dev libicu-dev libyaml-cpp-dev
   libcurl4-openssl-dev libsqlite3-dev libcpp-httplib-dev
   gnuplot-nox python3-torch python3-numpy
+  zlib1g-dev  # eval: zlib membership-inference score
+  libgloo-dev  # train: c10d ProcessGroupGloo headers (data-parallel unlearning)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -3,6 +3,7 @@
 // Shapes: B batch, T tokens, C hidden, V vocab, L layers, H heads, Hkv kv heads, D head dim.
 #pragma once
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,6 +16,7 @@
 namespace lethe::model {
 
 class KVCache;   // model/kv_cache.h
+class DecoderModelImpl;  // model/decoder_model.h: the "model." trunk (embed_tokens, layers, norm)
 class LoraLinearImpl;  // model/lora_linear.h: every projection is a LoraLinear (base weight + optional
                        // LoRA A/B, scaling, enabled switch), so an adapter never needs a model copy.
 
@@ -36,7 +38,8 @@ struct ForwardOutput {
 // model.norm, lm_head; so named_parameters() matches model.safetensors with no mapping table.
 class CausalLMImpl : public torch::nn::Module {
  public:
-  explicit CausalLMImpl(const ModelConfig& config);
+  // init_weights = false leaves the weights uninitialised (load_causal_lm fills them).
+  explicit CausalLMImpl(const ModelConfig& config, bool init_weights = true);
 
   // ids [B, T] int64 -> logits [B, T, V] (+ hidden states on request)
   ForwardOutput forward(const torch::Tensor& ids, const ForwardOptions& options = {});
@@ -49,19 +52,34 @@ class CausalLMImpl : public torch::nn::Module {
   // Every LoRA-capable projection by its checkpoint prefix ("model.layers.0.self_attn.q_proj").
   std::vector<std::pair<std::string, std::shared_ptr<LoraLinearImpl>>> projections();
 
+  // The "model." trunk, and the untied "lm_head" (nullptr when tie_word_embeddings).
+  std::shared_ptr<DecoderModelImpl> decoder() const { return model_; }
+  std::shared_ptr<LoraLinearImpl> lm_head() const { return lm_head_; }
+
  private:
   ModelConfig config_;
+  std::shared_ptr<DecoderModelImpl> model_;
+  std::shared_ptr<LoraLinearImpl> lm_head_;
 };
 TORCH_MODULE(CausalLM);
 
 // Loads a model folder (config.json + safetensors, single or sharded) or a model id found in the local
 // HF cache. Weights converted to `dtype` and moved to `device`. Throws lethe::Error naming the file.
+// Every expected key must be present with its shape; unexpected keys are an error listing them.
+// The model is returned in eval mode.
 CausalLM load_causal_lm(const std::string& model_path_or_id, torch::ScalarType dtype,
                         torch::Device device);
 
+// Puts `weights` (checkpoint keys) into the model's parameters with the same checks, converted to
+// `dtype` (default: each parameter's current one) on each parameter's device; `where` names the
+// source in errors.
+void load_weights(CausalLMImpl& model, const std::map<std::string, torch::Tensor>& weights,
+                  const std::string& where, std::optional<torch::ScalarType> dtype = std::nullopt);
+
 // Teacher-forced log-probabilities, the base of every metric and objective.
 // ids [B, T], attention_mask [B, T], loss_mask [B, T] (1 where ids[t] is scored, t >= 1)
-// -> logp_token [B, T] with logp_token[b, t] = log p(ids[b,t] | ids[b,<t]) where loss_mask is 1, else 0.
+// -> logp_token [B, T] with logp_token[b, t] = log p(ids[b,t] | ids[b,<t]) where loss_mask is 1, else 0
+// (also 0 where ids[b, t-1] is padding, i.e. the first real token of a left-padded row).
 // Computes the lm_head only at scored positions. Differentiable (callers use it for training).
 torch::Tensor token_logprobs(CausalLM& model, const torch::Tensor& ids,
                              const torch::Tensor& attention_mask, const torch::Tensor& loss_mask,

@@ -1,0 +1,103 @@
+// `lethe unlearn`: update a fine-tuned LoRA adapter with one unlearning method (PEFT adapters out).
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+
+#include "cli/commands.h"
+#include "cli/train_cli.h"
+#include "core/error.h"
+#include "objectives/objective.h"
+#include "train/config_file.h"
+#include "train/unlearn.h"
+
+namespace lethe::cli {
+
+namespace {
+
+// "beta=0.1" -> ("beta", 0.1); throws lethe::UsageError.
+std::pair<std::string, double> parse_param(const std::string& text) {
+  const auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())
+    throw UsageError("--param '" + text + "' must be NAME=VALUE (e.g. beta=0.1)");
+  const std::string value = text.substr(eq + 1);
+  char* end = nullptr;
+  const double v = std::strtod(value.c_str(), &end);
+  if (*end != '\0') throw UsageError("--param '" + text + "': '" + value + "' is not a number");
+  return {text.substr(0, eq), v};
+}
+
+std::string method_list() {
+  std::string out;
+  for (const auto& name : objectives::objective_names()) out += (out.empty() ? "" : ", ") + name;
+  return out;
+}
+
+}  // namespace
+
+void add_unlearn_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "unlearn", "update a fine-tuned LoRA adapter with an unlearning method (PEFT adapters out)");
+  struct State {
+    std::string config_file;
+    bool resume = false;
+    std::vector<std::string> params;
+    ConfigOverrides overrides;
+  };
+  auto state = std::make_shared<State>();
+  const nlohmann::json d = train::unlearn_config_to_json(train::default_unlearn_config());
+  using K = ConfigOverrides::Kind;
+  auto& o = state->overrides;
+  cmd->add_option("--config", state->config_file, "YAML config (command-line options override it)")
+      ->capture_default_str();
+  o.add(*cmd, "--model", "model", K::string, d["model"], "base model folder or HF id (local cache)");
+  o.add(*cmd, "--adapter", "adapter", K::string, d["adapter"], "the fine-tuned PEFT adapter folder");
+  o.add(*cmd, "--method", "method", K::string, d["method"], "unlearning method: " + method_list());
+  cmd->add_option("--param", state->params,
+                  "method parameter NAME=VALUE, repeatable (beta=0.1, retain_weight=1, alpha=1, ...)")
+      ->capture_default_str();
+  o.add(*cmd, "--forget", "forget", K::string, d["forget"], "forget set QA JSONL (sf.jsonl)");
+  o.add(*cmd, "--retain", "retain", K::string, d["retain"], "retain set QA JSONL (sr.jsonl)");
+  o.add(*cmd, "--out", "out", K::string, d["out"], "output folder (PEFT adapter, metrics.jsonl, config.yaml)");
+  cmd->add_flag("--resume", state->resume, "continue the run in --out from its latest checkpoint")
+      ->capture_default_str();
+  o.add(*cmd, "--dtype", "dtype", K::string, d["dtype"], "float32 | bfloat16 (LoRA and AdamW stay fp32)");
+  o.add(*cmd, "--device", "device", K::string, d["device"], "cpu | cuda[:N]");
+  o.add(*cmd, "--max-length", "max_length", K::integer, d["max_length"], "max tokens per example");
+  o.add(*cmd, "--epochs", "epochs", K::integer, d["epochs"], "unlearning epochs (over the forget set)");
+  o.add(*cmd, "--max-steps", "max_steps", K::integer, d["max_steps"], "> 0: stop after N optimizer steps");
+  o.add(*cmd, "--batch-size", "batch_size", K::integer, d["batch_size"], "examples per micro-batch (per side)");
+  o.add(*cmd, "--grad-accum", "grad_accum", K::integer, d["grad_accum"], "micro-batches per step");
+  o.add(*cmd, "--lr", "learning_rate", K::number, d["learning_rate"], "peak learning rate");
+  o.add(*cmd, "--lr-scheduler", "lr_scheduler", K::string, d["lr_scheduler"], "constant | linear | cosine");
+  o.add(*cmd, "--warmup-steps", "warmup_steps", K::integer, d["warmup_steps"], "warm-up steps");
+  o.add(*cmd, "--weight-decay", "weight_decay", K::number, d["weight_decay"], "AdamW weight decay");
+  o.add(*cmd, "--max-grad-norm", "max_grad_norm", K::number, d["max_grad_norm"], "clip (<= 0: off)");
+  o.add(*cmd, "--seed", "seed", K::integer, d["seed"], "seed (batch order, task_vector LoRA init)");
+  o.add(*cmd, "--reference", "reference", K::string, d["reference"],
+        "reference model of npo/dpo/kl terms: initial (the fine-tuned model) | adapter_disabled");
+  o.add(*cmd, "--trainable-layers", "trainable_layers", K::int_list, d["trainable_layers"],
+        "decoder layers that train (empty: all; rmu: its layers)");
+  o.add(*cmd, "--save-epochs", "save_epochs", K::int_list, d["save_epochs"],
+        "also export the adapter after these epochs (out/epoch-N), e.g. 5,10,20");
+  o.add(*cmd, "--save-every-steps", "save_every_steps", K::integer, d["save_every_steps"],
+        "> 0: resumable checkpoint every N steps");
+  cmd->callback([state] {
+    apply_global_options();
+    nlohmann::json config = state->config_file.empty() ? nlohmann::json::object()
+                                                       : train::read_config_file(state->config_file);
+    state->overrides.apply(config);
+    for (const auto& text : state->params) {
+      const auto [name, value] = parse_param(text);
+      config["params"][name] = value;
+    }
+    train::UnlearnConfig resolved = train::default_unlearn_config();
+    train::unlearn_config_from_json(
+        config, resolved, state->config_file.empty() ? "unlearn options" : state->config_file);
+    auto result = train::run_unlearn(resolved, state->resume);
+    std::printf("unlearn %s: %lld steps, final loss %.4f, %.0f tokens/s, %.1fs -> %s\n",
+                resolved.train.objective.c_str(), static_cast<long long>(result.steps),
+                result.final_loss, result.tokens_per_second, result.seconds, resolved.out.c_str());
+  });
+}
+
+}  // namespace lethe::cli

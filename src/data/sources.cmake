@@ -1,0 +1,4 @@
+list(APPEND LETHE_SOURCES
+  src/data/records.cpp
+  src/data/dataset.cpp
+)

@@ -1,0 +1,18 @@
+list(APPEND LETHE_SOURCES
+  src/datagen/dedup.cpp
+  src/datagen/http_client.cpp
+  src/datagen/json_extract.cpp
+  src/datagen/json_schema.cpp
+  src/datagen/llm_client.cpp
+  src/datagen/rate_limiter.cpp
+  src/datagen/request_cache.cpp
+  src/datagen/llm_generator.cpp
+  src/datagen/pools.cpp
+  src/datagen/text_match.cpp
+  src/datagen/generate_options.cpp
+  src/datagen/offline_generator.cpp
+  src/datagen/quality_checks.cpp
+  src/datagen/generate.cpp
+)
+list(APPEND LETHE_CLI_SOURCES src/cli/cmd_data.cpp src/cli/cmd_data_llm.cpp)
+list(APPEND LETHE_COMMANDS data)

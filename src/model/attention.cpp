@@ -1,0 +1,66 @@
+// Self-attention: projections, RoPE, cache append, masked softmax attention (SDPA on libtorch >=
+// 2).
+#include "model/attention.h"
+
+#include <torch/version.h>
+
+#include <cmath>
+
+#include "model/kv_cache.h"
+#include "model/rotary.h"
+
+namespace lethe::model {
+
+torch::Tensor attention_scores_softmax(const torch::Tensor& q, const torch::Tensor& k,
+                                       const torch::Tensor& v, const torch::Tensor& allowed) {
+  const int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3);
+  const int64_t Hkv = k.size(1), S = k.size(2), rep = H / Hkv;
+#if TORCH_VERSION_MAJOR >= 2
+  torch::Tensor k_full =
+      rep == 1 ? k : k.unsqueeze(2).expand({B, Hkv, rep, S, D}).reshape({B, H, S, D});
+  torch::Tensor v_full =
+      rep == 1 ? v : v.unsqueeze(2).expand({B, Hkv, rep, S, D}).reshape({B, H, S, D});
+  return at::scaled_dot_product_attention(q, k_full, v_full, allowed);
+#else
+  // Query heads sharing a kv head are stacked along the token axis, so k/v are never repeated.
+  torch::Tensor q_grouped = q.reshape({B, Hkv, rep * T, D});
+  torch::Tensor scores = torch::matmul(q_grouped, k.transpose(-1, -2)) / std::sqrt(double(D));
+  scores = scores.view({B, Hkv, rep, T, S});
+  scores.masked_fill_(allowed.unsqueeze(1).logical_not(), -std::numeric_limits<double>::infinity());
+  // HF eager: softmax in fp32, then back to the activation dtype.
+  torch::Tensor probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
+  return torch::matmul(probs.view({B, Hkv, rep * T, S}), v).view({B, H, T, D});
+#endif
+}
+
+AttentionImpl::AttentionImpl(const ModelConfig& config, int64_t layer_index, bool init_weights)
+    : layer_index_(layer_index),
+      num_heads_(config.num_attention_heads),
+      num_kv_heads_(config.num_key_value_heads),
+      head_dim_(config.head_dim) {
+  const int64_t C = config.hidden_size;
+  q_proj = register_module(
+      "q_proj", LoraLinear(C, num_heads_ * head_dim_, config.has_qkv_bias(), init_weights));
+  k_proj = register_module(
+      "k_proj", LoraLinear(C, num_kv_heads_ * head_dim_, config.has_qkv_bias(), init_weights));
+  v_proj = register_module(
+      "v_proj", LoraLinear(C, num_kv_heads_ * head_dim_, config.has_qkv_bias(), init_weights));
+  o_proj = register_module(
+      "o_proj", LoraLinear(num_heads_ * head_dim_, C, config.has_o_bias(), init_weights));
+}
+
+torch::Tensor AttentionImpl::forward(const torch::Tensor& hidden, const torch::Tensor& cos,
+                                     const torch::Tensor& sin, const torch::Tensor& allowed,
+                                     KVCache* cache) {
+  const int64_t B = hidden.size(0), T = hidden.size(1);
+  torch::Tensor q = q_proj(hidden).view({B, T, num_heads_, head_dim_}).transpose(1, 2);
+  torch::Tensor k = k_proj(hidden).view({B, T, num_kv_heads_, head_dim_}).transpose(1, 2);
+  torch::Tensor v = v_proj(hidden).view({B, T, num_kv_heads_, head_dim_}).transpose(1, 2);
+  q = apply_rope(q, cos, sin);                                               // [B, H, T, D]
+  k = apply_rope(k, cos, sin);                                               // [B, Hkv, T, D]
+  if (cache != nullptr) std::tie(k, v) = cache->append(layer_index_, k, v);  // [B, Hkv, S, D]
+  torch::Tensor out = attention_scores_softmax(q, k, v, allowed);            // [B, H, T, D]
+  return o_proj(out.transpose(1, 2).reshape({B, T, num_heads_ * head_dim_}));
+}
+
+}  // namespace lethe::model

@@ -1,0 +1,31 @@
+// A model folder opened for inference: the CausalLM (+ optional PEFT adapter), its tokenizer when
+// the folder has one, and the token ids that end generation. Used by the inspect/generate/score
+// commands.
+#pragma once
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/causal_lm.h"
+#include "text/tokenizer.h"
+
+namespace lethe::model {
+
+struct Pretrained {
+  std::filesystem::path folder;  // the resolved model folder
+  CausalLM model{nullptr};
+  std::optional<text::Tokenizer> tokenizer;  // when the folder holds tokenizer.json
+  std::vector<int64_t> eos_token_ids;  // config + generation_config + tokenizer eos + <|im_end|>
+  std::string adapter;                 // the adapter folder applied, or empty
+
+  // Throws lethe::Error naming what is missing when the folder has no tokenizer.
+  const text::Tokenizer& require_tokenizer(const std::string& why) const;
+};
+
+// Loads MODEL (folder or HF-cache id) in dtype on device; applies `adapter_dir` (a PEFT folder)
+// when non-empty. Returned in eval mode.
+Pretrained load_pretrained(const std::string& model_path_or_id, torch::ScalarType dtype,
+                           torch::Device device, const std::string& adapter_dir = "");
+
+}  // namespace lethe::model

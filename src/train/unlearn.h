@@ -1,0 +1,61 @@
+// The unlearning job behind `lethe unlearn`: start from a fine-tuned PEFT adapter, update its LoRA
+// weights with one registered objective, write PEFT adapters (final + requested epochs),
+// metrics.jsonl and the resolved config.yaml. task_vector trains a forget-only LoRA and negates it
+// onto the adapter.
+#pragma once
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "model/causal_lm.h"
+#include "text/tokenizer.h"
+#include "train/trainer.h"
+
+namespace lethe::train {
+
+struct UnlearnConfig {
+  std::string model;    // base model folder or HF id (local cache)
+  std::string adapter;  // the fine-tuned PEFT adapter folder (the starting point and the reference)
+  std::string forget;   // QA JSONL (sf.jsonl)
+  std::string retain;   // QA JSONL (sr.jsonl); "" when the method needs none
+  std::string out;
+  std::string dtype = "float32";
+  std::string device = "cpu";
+  int64_t max_length = 512;
+  std::optional<std::string> system_prompt;
+  uint64_t refusal_seed = 0;  // which "I don't know" variant each forget question gets (dpo, rt)
+  TrainOptions train;         // train.objective is the method, train.objective_params its params
+};
+
+// Unlearning defaults: lr 1e-5 (TOFU), 5 epochs, batch 8, constant schedule, method grad_ascent.
+UnlearnConfig default_unlearn_config();
+
+// Keys: model, adapter, method, params {name: value}, forget, retain, out, dtype, device,
+// max_length, system_prompt, refusal_seed, and every train_options_to_json key except
+// objective/objective_params.
+nlohmann::json unlearn_config_to_json(const UnlearnConfig& config);
+void unlearn_config_from_json(const nlohmann::json& json, UnlearnConfig& config,
+                              const std::string& where);
+
+// The checks that need no model: known method, known and in-range params (lethe::UsageError listing
+// the valid ones), a retain set when the method needs one, the input files and folders present.
+void check_unlearn_config(const UnlearnConfig& config);
+
+// Renders the QA files with the tokenizer's chat template: forget, retain (when the method reads
+// it) and refusal answers for the forget questions (when it needs preferred answers). Throws
+// lethe::Error for an empty file.
+TrainData load_unlearn_data(const text::Tokenizer& tokenizer, const UnlearnConfig& config);
+
+// Runs the method on a model that carries the fine-tuned adapter (already loaded) and writes the
+// run into `out` (see train::train). For task_vector the model's adapter is replaced by a fresh one
+// of the same shape trained on the forget set, and every export is the negated combination.
+TrainResult unlearn_model(model::CausalLM& model, const TrainData& data,
+                          const TrainOptions& options, const std::string& base_model_name,
+                          const std::filesystem::path& out, bool resume);
+
+// The whole job: checks, load model + adapter (an adapter that does not fit the model is an error
+// before training), data, config.yaml, unlearn_model.
+TrainResult run_unlearn(const UnlearnConfig& config, bool resume);
+
+}  // namespace lethe::train

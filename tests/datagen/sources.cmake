@@ -1,0 +1,9 @@
+list(APPEND LETHE_TEST_SOURCES
+  tests/datagen/offline_generator_test.cpp
+  tests/datagen/quality_checks_test.cpp
+  tests/datagen/llm_client_test.cpp
+  tests/datagen/llm_fake_server.cpp
+  tests/datagen/llm_fake_world.cpp
+  tests/datagen/llm_generator_test.cpp
+  tests/datagen/llm_cli_test.cpp
+)

@@ -1,0 +1,171 @@
+// `lethe pretrain` and `lethe finetune` end to end on a tiny corpus: the HF model folder, the PEFT
+// adapter, the resolved config, --retain-only, bf16, and one-line errors that overwrite nothing.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "core/atomic_file.h"
+#include "core/json_io.h"
+#include "expect_close.h"
+#include "io/safetensors.h"
+
+namespace lethe {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A tiny model trained once for the whole suite (seconds): 1 layer, hidden 32, vocab 300.
+class TrainCommands : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new fs::path(test::make_temp_dir("train_commands"));
+    std::string corpus;
+    const char* names[] = {"Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra"};
+    const char* cities[] = {"London", "Wilmslow", "New York", "Rotterdam"};
+    for (int i = 0; i < 4; ++i) {
+      corpus += core::json({{"id", "p" + std::to_string(i)},
+                            {"kind", "prose"},
+                            {"text", std::string(names[i]) + " lived in " + cities[i] + "."}})
+                    .dump() +
+                "\n";
+      corpus += core::json({{"id", "q" + std::to_string(i)},
+                            {"kind", "qa"},
+                            {"question", std::string("Where did ") + names[i] + " live?"},
+                            {"answer", cities[i]},
+                            {"text", "Question: Where?\nAnswer: " + std::string(cities[i])}})
+                    .dump() +
+                "\n";
+    }
+    core::write_file_atomic(*dir_ / "corpus.jsonl", corpus);
+    std::string qa;
+    for (int i = 0; i < 4; ++i)
+      qa += core::json({{"question", std::string("Where did ") + names[i] + " work?"},
+                        {"answer", cities[3 - i]},
+                        {"subset", i < 2 ? "forget" : "other"}})
+                .dump() +
+            "\n";
+    core::write_file_atomic(*dir_ / "qa.jsonl", qa);
+    std::string output;
+    status_ =
+        test::run_lethe("--quiet pretrain --corpus " + (*dir_ / "corpus.jsonl").string() +
+                            " --out " + (*dir_ / "base").string() +
+                            " --vocab-size 300 --hidden-size 32 --layers 1 --heads 2 --kv-heads 1"
+                            " --intermediate-size 64 --max-length 64 --epochs 2 --batch-size 4",
+                        &output);
+    output_ = new std::string(output);
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*dir_);
+    delete dir_;
+    delete output_;
+  }
+  static fs::path* dir_;
+  static std::string* output_;
+  static int status_;
+};
+fs::path* TrainCommands::dir_ = nullptr;
+std::string* TrainCommands::output_ = nullptr;
+int TrainCommands::status_ = -1;
+
+TEST_F(TrainCommands, PretrainWritesACompleteHfFolder) {
+  ASSERT_EQ(status_, 0) << *output_;
+  for (const char* file :
+       {"config.json", "model.safetensors", "generation_config.json", "tokenizer.json",
+        "tokenizer_config.json", "config.yaml", "metrics.jsonl"})
+    EXPECT_TRUE(fs::exists(*dir_ / "base" / file)) << file;
+  auto config = core::read_json(*dir_ / "base" / "config.json");
+  EXPECT_EQ(config.at("model_type"), "qwen2");
+  EXPECT_EQ(config.at("hidden_size"), 32);
+  auto tokenizer_config = core::read_json(*dir_ / "base" / "tokenizer_config.json");
+  EXPECT_NE(tokenizer_config.at("chat_template").get<std::string>().find("<|im_start|>"),
+            std::string::npos);
+  auto weights = io::load_safetensors(*dir_ / "base" / "model.safetensors");
+  EXPECT_TRUE(weights.count("model.embed_tokens.weight"));
+  EXPECT_EQ(weights.at("model.embed_tokens.weight").size(0),
+            config.at("vocab_size").get<int64_t>());
+  auto lines = core::read_jsonl(*dir_ / "base" / "metrics.jsonl");
+  EXPECT_LT(lines.back().at("loss").get<double>(), lines.front().at("loss").get<double>());
+}
+
+TEST_F(TrainCommands, FinetuneWritesAPeftAdapterAndResolvedConfig) {
+  ASSERT_EQ(status_, 0) << *output_;
+  core::write_file_atomic(*dir_ / "ft.yaml",
+                          "lora:\n  r: 2\n  lora_alpha: 4\nepochs: 1\nlearning_rate: 0.01\n");
+  std::string output;
+  const std::string out = (*dir_ / "ft").string();
+  ASSERT_EQ(
+      test::run_lethe("--quiet finetune --config " + (*dir_ / "ft.yaml").string() + " --model " +
+                          (*dir_ / "base").string() + " --data " + (*dir_ / "qa.jsonl").string() +
+                          " --out " + out + " --epochs 2 --batch-size 2 --dtype bfloat16",
+                      &output),
+      0)
+      << output;
+  auto adapter = core::read_json(fs::path(out) / "adapter_config.json");
+  EXPECT_EQ(adapter.at("peft_type"), "LORA");
+  EXPECT_EQ(adapter.at("r"), 2);
+  auto tensors = io::load_safetensors(fs::path(out) / "adapter_model.safetensors");
+  ASSERT_TRUE(tensors.count("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"));
+  EXPECT_EQ(tensors.begin()->second.scalar_type(), torch::kFloat32);  // bf16 mode keeps LoRA fp32
+  const std::string yaml = core::read_file(fs::path(out) / "config.yaml");
+  EXPECT_NE(yaml.find("epochs: 2"), std::string::npos) << yaml;            // command line wins
+  EXPECT_NE(yaml.find("learning_rate: 0.01"), std::string::npos) << yaml;  // from the file
+  EXPECT_NE(yaml.find("r: 2"), std::string::npos) << yaml;
+  EXPECT_EQ(core::read_jsonl(fs::path(out) / "metrics.jsonl").size(),
+            4u);  // 4 records / 2 x 2 epochs
+}
+
+TEST_F(TrainCommands, RetainOnlyDropsTheForgetSet) {
+  ASSERT_EQ(status_, 0) << *output_;
+  std::string output;
+  const std::string out = (*dir_ / "gold").string();
+  ASSERT_EQ(test::run_lethe("--quiet finetune --model " + (*dir_ / "base").string() + " --data " +
+                                (*dir_ / "qa.jsonl").string() + " --out " + out +
+                                " --retain-only --epochs 1 --batch-size 1",
+                            &output),
+            0)
+      << output;
+  EXPECT_EQ(core::read_jsonl(fs::path(out) / "metrics.jsonl").size(),
+            2u);  // the 2 non-forget records
+}
+
+TEST_F(TrainCommands, BadInputGivesOneLineErrorsAndOverwritesNothing) {
+  ASSERT_EQ(status_, 0) << *output_;
+  const std::string base = " --model " + (*dir_ / "base").string();
+  core::write_file_atomic(*dir_ / "bad.jsonl",
+                          "{\"question\": \"q\", \"answer\": \"a\"}\n{\"question\": \"q2\"}\n");
+  std::string output;
+  EXPECT_EQ(test::run_lethe("--quiet finetune" + base + " --data " +
+                                (*dir_ / "bad.jsonl").string() + " --out " + (*dir_ / "x").string(),
+                            &output),
+            1);
+  EXPECT_NE(output.find("bad.jsonl:2: field 'answer' missing"), std::string::npos) << output;
+  core::write_file_atomic(*dir_ / "broken.jsonl", "{\"question\": \"q\", \"answer\": \n");
+  EXPECT_EQ(
+      test::run_lethe("--quiet finetune" + base + " --data " + (*dir_ / "broken.jsonl").string() +
+                          " --out " + (*dir_ / "x").string(),
+                      &output),
+      1);
+  EXPECT_NE(output.find("broken.jsonl:1"), std::string::npos) << output;
+  EXPECT_EQ(test::run_lethe("--quiet finetune" + base + " --data " + (*dir_ / "qa.jsonl").string() +
+                                " --out " + (*dir_ / "x").string() + " --lr -0.1",
+                            &output),
+            1);
+  EXPECT_NE(output.find("learning_rate must be positive"), std::string::npos) << output;
+  EXPECT_EQ(std::count(output.begin(), output.end(), '\n'), 1) << output;
+  EXPECT_EQ(test::run_lethe("--quiet finetune" + base + " --data " + (*dir_ / "qa.jsonl").string() +
+                                " --out " + (*dir_ / "x").string() + " --lora-targets q_proj,qkv",
+                            &output),
+            1);
+  EXPECT_NE(output.find("'qkv' does not exist"), std::string::npos) << output;
+  // An existing run is never overwritten.
+  const auto before = core::read_file(*dir_ / "base" / "model.safetensors");
+  EXPECT_EQ(test::run_lethe("--quiet pretrain --corpus " + (*dir_ / "corpus.jsonl").string() +
+                                " --out " + (*dir_ / "base").string(),
+                            &output),
+            1);
+  EXPECT_NE(output.find("already holds"), std::string::npos) << output;
+  EXPECT_EQ(core::read_file(*dir_ / "base" / "model.safetensors"), before);
+}
+
+}  // namespace
+}  // namespace lethe

@@ -1,0 +1,12 @@
+list(APPEND LETHE_TEST_SOURCES
+  tests/model/lora_test.cpp
+  tests/train/batching_test.cpp
+  tests/train/commands_test.cpp
+  tests/train/config_file_test.cpp
+  tests/train/optim_test.cpp
+  tests/train/trainer_test.cpp
+)
+if(LETHE_UNLEARN_WIP)
+  list(APPEND LETHE_TEST_SOURCES tests/train/sweep_test.cpp tests/train/sweep_unlearn_test.cpp
+       tests/train/sweep_relearn_test.cpp tests/train/distributed_test.cpp)
+endif()

@@ -1,0 +1,32 @@
+// Shared helpers of the sweep / unlearn / relearn / distributed tests: the fixture model with the
+// fixture PEFT adapter (the "fine-tuned" model) and random token-id QA examples (no tokenizer).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "data/batching.h"
+#include "expect_close.h"
+#include "model/causal_lm.h"
+#include "model/lora.h"
+
+namespace lethe::test {
+
+inline model::CausalLM finetuned_tiny() {
+  auto m = model::load_causal_lm(fixture_path("qwen2-tiny"), torch::kFloat32, torch::kCPU);
+  model::load_adapter(m, fixture_path("qwen2-tiny-lora"));
+  return m;
+}
+
+inline std::vector<data::Example> token_examples(uint64_t seed, int n) {
+  data::SplitMix64 rng(seed);
+  std::vector<data::Example> out;
+  for (int i = 0; i < n; ++i) {
+    std::vector<int64_t> prompt(4 + rng.below(4)), answer(2 + rng.below(4));
+    for (auto& t : prompt) t = static_cast<int64_t>(rng.below(512));
+    for (auto& t : answer) t = static_cast<int64_t>(rng.below(512));
+    out.push_back(data::make_example(prompt, answer));
+  }
+  return out;
+}
+
+}  // namespace lethe::test
