@@ -3,13 +3,13 @@
 // against a square-matmul peak measured in the same run. Usage: bench_inference [--shape
 // micro|0.5b|all] [--dtype float32|bfloat16|all] [--batch B]
 //        [--prompt T] [--new N] [--new-nocache N] [--threads K] [--device cpu|cuda]
+#include <torch/version.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
-
-#include <torch/version.h>
 
 #include "core/runtime.h"
 #include "model/causal_lm.h"

@@ -1,5 +1,5 @@
-// Overhead of lethe's LLM client and dedup, without a model: requests/s of LlmClient (libcurl, JSON,
-// schema check, cache) against the in-process fake OpenAI server, and deduplicate() texts/s.
+// Overhead of lethe's LLM client and dedup, without a model: requests/s of LlmClient (libcurl,
+// JSON, schema check, cache) against the in-process fake OpenAI server, and deduplicate() texts/s.
 // Build and run: bench/llm_client_bench.sh (after building build/ or BUILD=build-x).
 #include <chrono>
 #include <cstdio>

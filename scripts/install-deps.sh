@@ -9,6 +9,7 @@ packages=(
   libpcre2-dev libicu-dev libyaml-cpp-dev
   libcurl4-openssl-dev libsqlite3-dev libcpp-httplib-dev
   gnuplot-nox python3-torch python3-numpy
+  chromium  # report: headless-browser test of report.html
   zlib1g-dev  # eval: zlib membership-inference score
   libgloo-dev  # train: c10d ProcessGroupGloo headers (data-parallel unlearning)
 )

@@ -1,5 +1,6 @@
-// `lethe eval --model M [--adapter A ...] --data DIR --out results.json`: TOFU-style evaluation of a
-// base model and PEFT adapters sharing its weights (src/eval/evaluator_run.h, docs/evaluation.md).
+// `lethe eval --model M [--adapter A ...] --data DIR --out results.json`: TOFU-style evaluation of
+// a base model and PEFT adapters sharing its weights (src/eval/evaluator_run.h,
+// docs/evaluation.md).
 #include <iostream>
 #include <memory>
 

@@ -10,14 +10,16 @@ namespace lethe::cli {
 
 void add_relearn_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
-      "relearn", "relearning attack: fine-tune an unlearned adapter a few steps, track forget recovery");
+      "relearn",
+      "relearning attack: fine-tune an unlearned adapter a few steps, track forget recovery");
   auto c = std::make_shared<train::RelearnConfig>();
   cmd->add_option("--model", c->model, "base model folder or HF id (local cache)")->required();
   cmd->add_option("--adapter", c->adapter, "the unlearned PEFT adapter folder")->required();
   cmd->add_option("--finetuned", c->finetuned,
                   "the fine-tuned adapter (its forget metrics give the recovery fraction)")
       ->capture_default_str();
-  cmd->add_option("--data", c->data, "dataset folder (sf.jsonl, sr.jsonl, world.jsonl)")->required();
+  cmd->add_option("--data", c->data, "dataset folder (sf.jsonl, sr.jsonl, world.jsonl)")
+      ->required();
   cmd->add_option("--set", c->set, "relearning data: forget | correlated | unrelated")
       ->capture_default_str();
   cmd->add_option("--examples", c->examples, "relearning examples drawn from the set")
@@ -27,12 +29,14 @@ void add_relearn_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--lr", c->options.learning_rate, "learning rate (AdamW, constant)")
       ->capture_default_str();
-  cmd->add_option("--batch-size", c->options.batch_size, "examples per step")->capture_default_str();
+  cmd->add_option("--batch-size", c->options.batch_size, "examples per step")
+      ->capture_default_str();
   cmd->add_option("--max-new-tokens", c->options.max_new_tokens, "greedy tokens for ROUGE-L")
       ->capture_default_str();
   cmd->add_option("--eval-limit", c->eval_limit, "> 0: score only the first N forget questions")
       ->capture_default_str();
-  cmd->add_option("--seed", c->options.seed, "seed (example choice, batch order)")->capture_default_str();
+  cmd->add_option("--seed", c->options.seed, "seed (example choice, batch order)")
+      ->capture_default_str();
   cmd->add_option("--dtype", c->dtype, "float32 | bfloat16")->capture_default_str();
   cmd->add_option("--device", c->device, "cpu | cuda[:N]")->capture_default_str();
   cmd->add_option("--out", c->out, "output folder (relearn_results.json)")->required();

@@ -11,7 +11,8 @@ namespace lethe::cli {
 
 void add_sweep_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
-      "sweep", "train a grid of unlearning configs (method x lr x epochs x params) as PEFT adapters");
+      "sweep",
+      "train a grid of unlearning configs (method x lr x epochs x params) as PEFT adapters");
   struct State {
     std::string config;
     std::string shard;
@@ -44,15 +45,16 @@ void add_sweep_command(CLI::App& app) {
       shard = {env.rank, env.world_size};
     }
     const auto summary = train::run_sweep(spec, shard, train::default_sweep_runner);
-    std::printf("sweep shard %lld/%lld: %lld trained, %lld already done, %lld failed, %lld left to "
-                "other shards -> %s\n",
-                static_cast<long long>(shard.index), static_cast<long long>(shard.count),
-                static_cast<long long>(summary.done), static_cast<long long>(summary.skipped),
-                static_cast<long long>(summary.failed), static_cast<long long>(summary.other_shards),
-                (spec.out / "sweep_index.json").string().c_str());
+    std::printf(
+        "sweep shard %lld/%lld: %lld trained, %lld already done, %lld failed, %lld left to "
+        "other shards -> %s\n",
+        static_cast<long long>(shard.index), static_cast<long long>(shard.count),
+        static_cast<long long>(summary.done), static_cast<long long>(summary.skipped),
+        static_cast<long long>(summary.failed), static_cast<long long>(summary.other_shards),
+        (spec.out / "sweep_index.json").string().c_str());
     LETHE_CHECK(summary.failed == 0, "sweep: ", summary.failed,
-                " configuration(s) failed; see the errors in ", (spec.out / "sweep_index.json").string(),
-                " (rerun to retry them)");
+                " configuration(s) failed; see the errors in ",
+                (spec.out / "sweep_index.json").string(), " (rerun to retry them)");
   });
 }
 

@@ -49,29 +49,39 @@ void add_unlearn_command(CLI::App& app) {
   auto& o = state->overrides;
   cmd->add_option("--config", state->config_file, "YAML config (command-line options override it)")
       ->capture_default_str();
-  o.add(*cmd, "--model", "model", K::string, d["model"], "base model folder or HF id (local cache)");
-  o.add(*cmd, "--adapter", "adapter", K::string, d["adapter"], "the fine-tuned PEFT adapter folder");
+  o.add(*cmd, "--model", "model", K::string, d["model"],
+        "base model folder or HF id (local cache)");
+  o.add(*cmd, "--adapter", "adapter", K::string, d["adapter"],
+        "the fine-tuned PEFT adapter folder");
   o.add(*cmd, "--method", "method", K::string, d["method"], "unlearning method: " + method_list());
-  cmd->add_option("--param", state->params,
-                  "method parameter NAME=VALUE, repeatable (beta=0.1, retain_weight=1, alpha=1, ...)")
+  cmd->add_option(
+         "--param", state->params,
+         "method parameter NAME=VALUE, repeatable (beta=0.1, retain_weight=1, alpha=1, ...)")
       ->capture_default_str();
   o.add(*cmd, "--forget", "forget", K::string, d["forget"], "forget set QA JSONL (sf.jsonl)");
   o.add(*cmd, "--retain", "retain", K::string, d["retain"], "retain set QA JSONL (sr.jsonl)");
-  o.add(*cmd, "--out", "out", K::string, d["out"], "output folder (PEFT adapter, metrics.jsonl, config.yaml)");
+  o.add(*cmd, "--out", "out", K::string, d["out"],
+        "output folder (PEFT adapter, metrics.jsonl, config.yaml)");
   cmd->add_flag("--resume", state->resume, "continue the run in --out from its latest checkpoint")
       ->capture_default_str();
-  o.add(*cmd, "--dtype", "dtype", K::string, d["dtype"], "float32 | bfloat16 (LoRA and AdamW stay fp32)");
+  o.add(*cmd, "--dtype", "dtype", K::string, d["dtype"],
+        "float32 | bfloat16 (LoRA and AdamW stay fp32)");
   o.add(*cmd, "--device", "device", K::string, d["device"], "cpu | cuda[:N]");
   o.add(*cmd, "--max-length", "max_length", K::integer, d["max_length"], "max tokens per example");
-  o.add(*cmd, "--epochs", "epochs", K::integer, d["epochs"], "unlearning epochs (over the forget set)");
-  o.add(*cmd, "--max-steps", "max_steps", K::integer, d["max_steps"], "> 0: stop after N optimizer steps");
-  o.add(*cmd, "--batch-size", "batch_size", K::integer, d["batch_size"], "examples per micro-batch (per side)");
+  o.add(*cmd, "--epochs", "epochs", K::integer, d["epochs"],
+        "unlearning epochs (over the forget set)");
+  o.add(*cmd, "--max-steps", "max_steps", K::integer, d["max_steps"],
+        "> 0: stop after N optimizer steps");
+  o.add(*cmd, "--batch-size", "batch_size", K::integer, d["batch_size"],
+        "examples per micro-batch (per side)");
   o.add(*cmd, "--grad-accum", "grad_accum", K::integer, d["grad_accum"], "micro-batches per step");
   o.add(*cmd, "--lr", "learning_rate", K::number, d["learning_rate"], "peak learning rate");
-  o.add(*cmd, "--lr-scheduler", "lr_scheduler", K::string, d["lr_scheduler"], "constant | linear | cosine");
+  o.add(*cmd, "--lr-scheduler", "lr_scheduler", K::string, d["lr_scheduler"],
+        "constant | linear | cosine");
   o.add(*cmd, "--warmup-steps", "warmup_steps", K::integer, d["warmup_steps"], "warm-up steps");
   o.add(*cmd, "--weight-decay", "weight_decay", K::number, d["weight_decay"], "AdamW weight decay");
-  o.add(*cmd, "--max-grad-norm", "max_grad_norm", K::number, d["max_grad_norm"], "clip (<= 0: off)");
+  o.add(*cmd, "--max-grad-norm", "max_grad_norm", K::number, d["max_grad_norm"],
+        "clip (<= 0: off)");
   o.add(*cmd, "--seed", "seed", K::integer, d["seed"], "seed (batch order, task_vector LoRA init)");
   o.add(*cmd, "--reference", "reference", K::string, d["reference"],
         "reference model of npo/dpo/kl terms: initial (the fine-tuned model) | adapter_disabled");
@@ -83,8 +93,9 @@ void add_unlearn_command(CLI::App& app) {
         "> 0: resumable checkpoint every N steps");
   cmd->callback([state] {
     apply_global_options();
-    nlohmann::json config = state->config_file.empty() ? nlohmann::json::object()
-                                                       : train::read_config_file(state->config_file);
+    nlohmann::json config = state->config_file.empty()
+                                ? nlohmann::json::object()
+                                : train::read_config_file(state->config_file);
     state->overrides.apply(config);
     for (const auto& text : state->params) {
       const auto [name, value] = parse_param(text);

@@ -36,11 +36,12 @@ double mean(const std::vector<double>& v) {
 }
 
 // [B, T] right-padded tensors of per-example value lists, and the mask of real entries.
-std::pair<torch::Tensor, torch::Tensor> pad_rows(const std::vector<const std::vector<double>*>& rows) {
+std::pair<torch::Tensor, torch::Tensor> pad_rows(
+    const std::vector<const std::vector<double>*>& rows) {
   size_t T = 1;
   for (const auto* r : rows) T = std::max(T, r->size());
-  auto values = torch::zeros({static_cast<int64_t>(rows.size()), static_cast<int64_t>(T)},
-                             torch::kFloat64);
+  auto values =
+      torch::zeros({static_cast<int64_t>(rows.size()), static_cast<int64_t>(T)}, torch::kFloat64);
   auto mask = torch::zeros_like(values, torch::kBool);
   for (size_t b = 0; b < rows.size(); ++b) {
     const auto n = static_cast<int64_t>(rows[b]->size());
@@ -79,9 +80,9 @@ std::string multiple_choice_pick(const std::string& generation,
     const bool right_ok =
         i + 1 == generation.size() || !std::isalnum(static_cast<unsigned char>(generation[i + 1]));
     if (!left_ok || !right_ok) continue;
-    const bool marked = i + 1 < generation.size() &&
-                        (generation[i + 1] == '.' || generation[i + 1] == ')' ||
-                         generation[i + 1] == ':');
+    const bool marked =
+        i + 1 < generation.size() &&
+        (generation[i + 1] == '.' || generation[i + 1] == ')' || generation[i + 1] == ':');
     if (c == 'A' && !marked && i + 1 < generation.size() && i > 0) continue;  // "is A" article
     return std::string(1, c);
   }
@@ -174,11 +175,13 @@ Evaluator::Evaluator(model::CausalLM model, const text::Tokenizer& tokenizer,
                 data::files::world, ": ", qa.id, " has no paraphrased / perturbed answers");
     world_.push_back({&qa, qa.paraphrased_answer, qa.perturbed_answers});
   }
-  for (size_t i = 0; i < limit(dataset.holdout.size()); ++i) holdout_.push_back(&dataset.holdout[i]);
+  for (size_t i = 0; i < limit(dataset.holdout.size()); ++i)
+    holdout_.push_back(&dataset.holdout[i]);
   std::map<data::ProbeType, size_t> per_type;
   for (const auto& probe : dataset.forget_eval) {
     if (!forget_ids.count(probe.qa_id)) continue;
-    if (options_.limit > 0 && per_type[probe.probe] >= static_cast<size_t>(options_.limit)) continue;
+    if (options_.limit > 0 && per_type[probe.probe] >= static_cast<size_t>(options_.limit))
+      continue;
     ++per_type[probe.probe];
     probes_.push_back(&probe);
   }
@@ -253,12 +256,12 @@ ModelEval Evaluator::evaluate_current(const ModelSpec& spec,
   const size_t holdout_from = with_moments.size();
   if (want_mia)
     for (const auto* qa : holdout_) with_moments.push_back(request(qa->question, qa->answer));
-  const auto scored_plain = score_requests(model_, plain, options_.batch_size, false,
-                                           tag + "scoring", &stats_);
-  const auto scored_mia =
-      with_moments.empty() ? std::vector<ScoredSequence>{}
-                           : score_requests(model_, with_moments, options_.batch_size,
-                                            want_moments, tag + "scoring (MIA)", &stats_);
+  const auto scored_plain =
+      score_requests(model_, plain, options_.batch_size, false, tag + "scoring", &stats_);
+  const auto scored_mia = with_moments.empty()
+                              ? std::vector<ScoredSequence>{}
+                              : score_requests(model_, with_moments, options_.batch_size,
+                                               want_moments, tag + "scoring (MIA)", &stats_);
 
   // Generation prompts: forget, retain, world questions, then probes.
   std::vector<std::vector<int64_t>> prompts;
@@ -275,10 +278,10 @@ ModelEval Evaluator::evaluate_current(const ModelSpec& spec,
   if (enabled("probes"))
     for (const auto* probe : probes_) prompts.push_back(prompt_of(probe->prompt));
   const auto generations =
-      prompts.empty() ? std::vector<std::string>{}
-                      : generate_texts(model_, tokenizer_, prompts, eos_token_ids_,
-                                       options_.max_new_tokens, options_.batch_size,
-                                       tag + "generation", &stats_);
+      prompts.empty()
+          ? std::vector<std::string>{}
+          : generate_texts(model_, tokenizer_, prompts, eos_token_ids_, options_.max_new_tokens,
+                           options_.batch_size, tag + "generation", &stats_);
 
   size_t g = 0;
   for (size_t s = 0; s < sets.size(); ++s) {
@@ -316,7 +319,8 @@ ModelEval Evaluator::evaluate_current(const ModelSpec& spec,
       logp.push_back(&scored_mia[i].logp);
       mu.push_back(&scored_mia[i].mu);
       sigma.push_back(&scored_mia[i].sigma);
-      texts.push_back(i < holdout_from ? forget_[i].qa->answer : holdout_[i - holdout_from]->answer);
+      texts.push_back(i < holdout_from ? forget_[i].qa->answer
+                                       : holdout_[i - holdout_from]->answer);
     }
     const auto [logp_t, mask] = pad_rows(logp);
     const auto loss = to_vector(mia_loss_score(logp_t, mask));
@@ -401,7 +405,8 @@ double mia_value(const MiaEval& m, const std::string& metric) {
 
 double mia_auc(const ModelEval& eval, const std::string& metric) {
   std::vector<double> members, nonmembers;
-  for (const auto& m : eval.mia) (m.set == "forget" ? members : nonmembers).push_back(mia_value(m, metric));
+  for (const auto& m : eval.mia)
+    (m.set == "forget" ? members : nonmembers).push_back(mia_value(m, metric));
   return roc_auc(members, nonmembers);
 }
 
@@ -425,7 +430,8 @@ json Evaluator::aggregates(const ModelEval& eval, const ModelEval* reference) co
   json gap = json::object();
   for (const auto& key : {"rouge_l_recall", "rouge_l_f", "answer_prob", "truth_ratio"})
     if (out["retain_correlated"].contains(key) && out["retain_other"].contains(key))
-      gap[key] = out["retain_other"][key].get<double>() - out["retain_correlated"][key].get<double>();
+      gap[key] =
+          out["retain_other"][key].get<double>() - out["retain_correlated"][key].get<double>();
   out["retain_gap"] = gap;
   out["world"] = set_aggregates(pointers(eval.world), TruthRatioMode::kRetain, true, metrics_);
   if (enabled("model_utility") && !eval.retain.empty() && !eval.world.empty()) {
@@ -496,8 +502,7 @@ json Evaluator::results_json(const std::vector<ModelEval>& evals) const {
     m["system_prompt"] = e.system_prompt.empty() ? json(nullptr) : json(e.system_prompt);
     m["aggregates"] = aggregates(e, reference);
     json per = json::object();
-    for (const auto& [key, set] :
-         std::vector<std::pair<std::string, const std::vector<QaEval>*>>{
+    for (const auto& [key, set] : std::vector<std::pair<std::string, const std::vector<QaEval>*>>{
              {"forget", &e.forget}, {"retain", &e.retain}, {"world", &e.world}}) {
       json rows = json::array();
       for (const auto& q : *set)
@@ -527,12 +532,9 @@ json Evaluator::results_json(const std::vector<ModelEval>& evals) const {
     per["mia"] = mia;
     json probes = json::array();
     for (const auto& p : e.probes) {
-      json row = {{"id", p.id},
-                  {"qa_id", p.qa_id},
-                  {"probe", p.probe},
-                  {"answer", p.answer},
-                  {"generation", p.generation},
-                  {"rouge_l_recall", p.rouge_l_recall}};
+      json row = {
+          {"id", p.id},         {"qa_id", p.qa_id},           {"probe", p.probe},
+          {"answer", p.answer}, {"generation", p.generation}, {"rouge_l_recall", p.rouge_l_recall}};
       if (p.correct) row["correct"] = *p.correct;
       probes.push_back(row);
     }

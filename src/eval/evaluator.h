@@ -25,7 +25,7 @@ struct EvalOptions {
   // Registry names (metric_registry.h) plus "probes"; empty = every metric that can be computed
   // (forget_quality / privleak only with a retain-only model).
   std::vector<std::string> metrics;
-  std::string icu_system_prompt;  // empty = default_icu_prompt(forget targets)
+  std::string icu_system_prompt;   // empty = default_icu_prompt(forget targets)
   bool have_retain_model = false;  // a spec will be the retain-only model (retain_reference)
 };
 

@@ -143,8 +143,7 @@ std::vector<std::string> generate_texts(model::CausalLM& model, const text::Toke
     for (size_t i = 0; i < batch.size(); ++i) {
       std::vector<int64_t> tokens;
       for (int64_t id : result.tokens[i]) {
-        if (std::find(eos_token_ids.begin(), eos_token_ids.end(), id) != eos_token_ids.end())
-          break;
+        if (std::find(eos_token_ids.begin(), eos_token_ids.end(), id) != eos_token_ids.end()) break;
         tokens.push_back(id);
       }
       if (stats) {

@@ -26,7 +26,8 @@ std::string folder_name(const std::string& path) {
 
 bool same_path(const std::string& a, const std::string& b) {
   std::error_code ec;
-  return fs::equivalent(a, b, ec) || fs::path(a).lexically_normal() == fs::path(b).lexically_normal();
+  return fs::equivalent(a, b, ec) ||
+         fs::path(a).lexically_normal() == fs::path(b).lexically_normal();
 }
 
 }  // namespace
@@ -89,25 +90,26 @@ json run_evaluation(const EvalRunConfig& config) {
   json results;
   results["lethe_version"] = LETHE_VERSION;
   results["complete"] = true;
-  json cfg = {{"model", config.model},
-              {"model_folder", pretrained.folder.string()},
-              {"adapters", config.adapters},
-              {"names", config.names},
-              {"retain_model", config.retain_model.empty() ? json(nullptr) : json(config.retain_model)},
-              {"icu", config.icu},
-              {"skip_base", config.skip_base},
-              {"data", config.data},
-              {"dtype", config.dtype},
-              {"device", config.device},
-              {"max_new_tokens", options.max_new_tokens},
-              {"batch_size", options.batch_size},
-              {"min_k", options.min_k},
-              {"limit", options.limit},
-              {"metrics", evaluator.metrics()},
-              {"eos_token_ids", pretrained.eos_token_ids},
-              {"icu_system_prompt", options.icu_system_prompt.empty()
-                                        ? default_icu_prompt(evaluator.forget_target_names())
-                                        : options.icu_system_prompt}};
+  json cfg = {
+      {"model", config.model},
+      {"model_folder", pretrained.folder.string()},
+      {"adapters", config.adapters},
+      {"names", config.names},
+      {"retain_model", config.retain_model.empty() ? json(nullptr) : json(config.retain_model)},
+      {"icu", config.icu},
+      {"skip_base", config.skip_base},
+      {"data", config.data},
+      {"dtype", config.dtype},
+      {"device", config.device},
+      {"max_new_tokens", options.max_new_tokens},
+      {"batch_size", options.batch_size},
+      {"min_k", options.min_k},
+      {"limit", options.limit},
+      {"metrics", evaluator.metrics()},
+      {"eos_token_ids", pretrained.eos_token_ids},
+      {"icu_system_prompt", options.icu_system_prompt.empty()
+                                ? default_icu_prompt(evaluator.forget_target_names())
+                                : options.icu_system_prompt}};
   results["config"] = cfg;
   json hashes;
   hashes["model"] = core::sha256_tree(pretrained.folder);
@@ -124,8 +126,7 @@ json run_evaluation(const EvalRunConfig& config) {
   results["hashes"] = hashes;
   results["models"] = evaluator.results_json(evals);
   const auto& st = evaluator.stats();
-  const double wall =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   results["timing"] = {{"wall_seconds", wall},
                        {"scored_tokens", st.forward_tokens},
                        {"generated_tokens", st.generated_tokens},

@@ -26,7 +26,8 @@ struct EvalRunConfig {
 // Runs everything and returns the results document (docs/evaluation.md); writes it to config.out.
 nlohmann::json run_evaluation(const EvalRunConfig& config);
 
-// The specs a config asks for, in evaluation order (base, adapters, retain-only, icu), names unique.
+// The specs a config asks for, in evaluation order (base, adapters, retain-only, icu), names
+// unique.
 std::vector<ModelSpec> model_specs(const EvalRunConfig& config);
 
 }  // namespace lethe::eval

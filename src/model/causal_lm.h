@@ -23,6 +23,8 @@ class LoraLinearImpl;  // model/lora_linear.h: every projection is a LoraLinear 
 struct ForwardOptions {
   torch::Tensor attention_mask;       // [B, T] 1 = real token, 0 = padding (left or right); undefined = all 1
   KVCache* cache = nullptr;           // when set: append this step's keys/values, attend over the cache
+                                      // (attention_mask then covers only this step's T tokens; the
+                                      // cache keeps the earlier mask and per-row positions)
   bool output_hidden_states = false;  // fill ForwardOutput::hidden_states
   bool compute_logits = true;         // false: skip lm_head (callers that take `hidden` themselves)
 };

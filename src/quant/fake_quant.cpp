@@ -8,7 +8,8 @@ namespace lethe::quant {
 namespace {
 
 torch::Tensor as_matrix(const torch::Tensor& weight, const char* what) {
-  LETHE_CHECK(weight.defined() && weight.dim() == 2, what, ": expected a 2-D weight [out, in], got ",
+  LETHE_CHECK(weight.defined() && weight.dim() == 2, what,
+              ": expected a 2-D weight [out, in], got ",
               weight.defined() ? weight.sizes() : torch::IntArrayRef{});
   return weight.detach().to(torch::kFloat32);
 }
@@ -22,7 +23,7 @@ torch::Tensor safe_scale(const torch::Tensor& absmax, double qmax) {
 }  // namespace
 
 QuantizedWeight quantize_int8(const torch::Tensor& weight) {
-  const torch::Tensor w = as_matrix(weight, "int8");  // [O, I]
+  const torch::Tensor w = as_matrix(weight, "int8");               // [O, I]
   const torch::Tensor scale = safe_scale(w.abs().amax(1), 127.0);  // [O]
   const torch::Tensor q = torch::round(w / scale.unsqueeze(1)).clamp(-127, 127);
   QuantizedWeight out;
@@ -36,12 +37,13 @@ QuantizedWeight quantize_int8(const torch::Tensor& weight) {
 QuantizedWeight quantize_int8_outlier(const torch::Tensor& weight,
                                       const torch::Tensor& input_absmax, double threshold) {
   const torch::Tensor w = as_matrix(weight, "int8_outlier");  // [O, I]
-  LETHE_CHECK(input_absmax.defined() && input_absmax.dim() == 1 &&
-                  input_absmax.size(0) == w.size(1),
-              "int8_outlier: calibration absmax must be [", w.size(1), "], got ",
-              input_absmax.defined() ? input_absmax.sizes() : torch::IntArrayRef{});
-  const torch::Tensor outlier = (input_absmax.to(w.device()).to(torch::kFloat32) > threshold);  // [I]
-  const torch::Tensor keep = outlier.logical_not().to(torch::kFloat32).unsqueeze(0);         // [1, I]
+  LETHE_CHECK(
+      input_absmax.defined() && input_absmax.dim() == 1 && input_absmax.size(0) == w.size(1),
+      "int8_outlier: calibration absmax must be [", w.size(1), "], got ",
+      input_absmax.defined() ? input_absmax.sizes() : torch::IntArrayRef{});
+  const torch::Tensor outlier =
+      (input_absmax.to(w.device()).to(torch::kFloat32) > threshold);                  // [I]
+  const torch::Tensor keep = outlier.logical_not().to(torch::kFloat32).unsqueeze(0);  // [1, I]
   const torch::Tensor regular = w * keep;
   const torch::Tensor scale = safe_scale(regular.abs().amax(1), 127.0);  // [O]
   const torch::Tensor q = torch::round(regular / scale.unsqueeze(1)).clamp(-127, 127);
@@ -80,8 +82,8 @@ QuantizedWeight quantize_int4(const torch::Tensor& weight, int64_t group_size, b
     const double inf = std::numeric_limits<float>::infinity();
     const torch::Tensor hi = torch::where(m, x, torch::full_like(x, -inf)).amax(2).clamp_min(0);
     const torch::Tensor lo = torch::where(m, x, torch::full_like(x, inf)).amin(2).clamp_max(0);
-    const torch::Tensor scale = safe_scale(hi - lo, 15.0);                 // [O, G]
-    const torch::Tensor zero = torch::round(-lo / scale).clamp(0, 15);    // [O, G]
+    const torch::Tensor scale = safe_scale(hi - lo, 15.0);              // [O, G]
+    const torch::Tensor zero = torch::round(-lo / scale).clamp(0, 15);  // [O, G]
     q = (torch::round(x / scale.unsqueeze(2)) + zero.unsqueeze(2)).clamp(0, 15);
     deq = (q - zero.unsqueeze(2)) * scale.unsqueeze(2);
     out.scales = scale;
@@ -95,23 +97,22 @@ QuantizedWeight quantize_int4(const torch::Tensor& weight, int64_t group_size, b
 }
 
 const std::array<float, 16>& nf4_codebook() {
-  static const std::array<float, 16> code = {
-      -1.0f,
-      -0.6961928009986877f,
-      -0.5250730514526367f,
-      -0.39491748809814453f,
-      -0.28444138169288635f,
-      -0.18477343022823334f,
-      -0.09105003625154495f,
-      0.0f,
-      0.07958029955625534f,
-      0.16093020141124725f,
-      0.24611230194568634f,
-      0.33791524171829224f,
-      0.44070982933044434f,
-      0.5626170039176941f,
-      0.7229568362236023f,
-      1.0f};
+  static const std::array<float, 16> code = {-1.0f,
+                                             -0.6961928009986877f,
+                                             -0.5250730514526367f,
+                                             -0.39491748809814453f,
+                                             -0.28444138169288635f,
+                                             -0.18477343022823334f,
+                                             -0.09105003625154495f,
+                                             0.0f,
+                                             0.07958029955625534f,
+                                             0.16093020141124725f,
+                                             0.24611230194568634f,
+                                             0.33791524171829224f,
+                                             0.44070982933044434f,
+                                             0.5626170039176941f,
+                                             0.7229568362236023f,
+                                             1.0f};
   return code;
 }
 

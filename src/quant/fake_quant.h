@@ -11,10 +11,10 @@ namespace lethe::quant {
 
 // Shapes: O output channels (rows), I input features (columns), G groups per row.
 struct QuantizedWeight {
-  torch::Tensor dequantized;  // [O, I] fp32: what the model computes with
-  torch::Tensor codes;        // [O, I] int64 integer codes (outlier columns of int8_outlier: 0)
-  torch::Tensor scales;       // int8: [O]; int4: [O, G]; nf4: [O*I/64] absmax per block
-  torch::Tensor zero_points;  // int4 asymmetric: [O, G]; else undefined
+  torch::Tensor dequantized;      // [O, I] fp32: what the model computes with
+  torch::Tensor codes;            // [O, I] int64 integer codes (outlier columns of int8_outlier: 0)
+  torch::Tensor scales;           // int8: [O]; int4: [O, G]; nf4: [O*I/64] absmax per block
+  torch::Tensor zero_points;      // int4 asymmetric: [O, G]; else undefined
   torch::Tensor outlier_columns;  // int8_outlier: [K] int64 column indices kept in 16-bit
   int64_t bytes = 0;              // codes + scales (+ zero points, outliers) when packed
 };

@@ -33,9 +33,13 @@ json ModelQuantResult::to_json() const {
 }
 
 json DeltaSurvival::to_json() const {
-  return {{"delta_norm", delta_norm},         {"quant_error_norm", quant_error_norm},
-          {"delta_to_error", delta_to_error}, {"mean_delta_to_step", mean_delta_to_step},
-          {"survival", survival},             {"changed_fraction", changed_fraction}};
+  return {{"delta_norm", delta_norm},
+          {"quant_error_norm", quant_error_norm},
+          {"delta_to_error", delta_to_error},
+          {"mean_delta_to_step", mean_delta_to_step},
+          {"survival", survival},
+          {"projection", projection},
+          {"changed_fraction", changed_fraction}};
 }
 
 namespace {
@@ -64,8 +68,8 @@ std::map<std::string, torch::Tensor> calibration_input_absmax(model::CausalLM& m
   torch::Tensor h = decoder->embed_tokens->forward(tokens);  // [B, T, C]
   const torch::Tensor positions = (mask_long.cumsum(1) - 1).clamp_min(0);
   const torch::Tensor allowed = model::build_attention_mask(mask_long, tokens.size(1));
-  auto [cos, sin] = model::rope_cos_sin(model::rope_inv_freq(cfg, device), positions,
-                                        h.scalar_type());
+  auto [cos, sin] =
+      model::rope_cos_sin(model::rope_inv_freq(cfg, device), positions, h.scalar_type());
   std::map<std::string, torch::Tensor> out;
   for (size_t i = 0; i < decoder->layer_list.size(); ++i) {
     auto& layer = decoder->layer_list[i];
@@ -74,8 +78,8 @@ std::map<std::string, torch::Tensor> calibration_input_absmax(model::CausalLM& m
              {"self_attn.q_proj", layer->self_attn->q_proj},
              {"self_attn.o_proj", layer->self_attn->o_proj},
              {"mlp.down_proj", layer->mlp->down_proj}})
-      LETHE_CHECK(!proj->has_lora() || proj->merged() || !proj->enabled(), "calibration: ",
-                  prefix, name, " has an unmerged LoRA adapter; merge it first");
+      LETHE_CHECK(!proj->has_lora() || proj->merged() || !proj->enabled(), "calibration: ", prefix,
+                  name, " has an unmerged LoRA adapter; merge it first");
     const torch::Tensor x1 = layer->input_layernorm->forward(h);  // [B, T, C]
     const torch::Tensor a1 = feature_absmax(x1, mask);
     out[prefix + "self_attn.q_proj"] = a1;
@@ -180,9 +184,10 @@ DeltaSurvival lora_delta_survival(const torch::Tensor& weight, const torch::Tens
               " needs calibration activations");
   const torch::Tensor w = weight.detach().to(torch::kFloat64);
   const torch::Tensor d = delta.detach().to(torch::kFloat64);
-  const torch::Tensor q_base = quantize_weight(scheme, w.to(torch::kFloat32)).dequantized.to(torch::kFloat64);
-  const torch::Tensor q_merged =
-      quantize_weight(scheme, (w + d).to(torch::kFloat32)).dequantized.to(torch::kFloat64);
+  const QuantizedWeight base = quantize_weight(scheme, w.to(torch::kFloat32));
+  const QuantizedWeight merged = quantize_weight(scheme, (w + d).to(torch::kFloat32));
+  const torch::Tensor q_base = base.dequantized.to(torch::kFloat64);
+  const torch::Tensor q_merged = merged.dequantized.to(torch::kFloat64);
   const torch::Tensor kept = q_merged - q_base;
   DeltaSurvival out;
   out.delta_norm = d.norm().item<double>();
@@ -193,8 +198,11 @@ DeltaSurvival lora_delta_survival(const torch::Tensor& weight, const torch::Tens
   const double mean_step = 4.0 * err.abs().mean().item<double>();
   out.mean_delta_to_step = mean_step > 0 ? d.abs().mean().item<double>() / mean_step : 0.0;
   const double dd = d.pow(2).sum().item<double>();
-  out.survival = dd > 0 ? (kept * d).sum().item<double>() / dd : 0.0;
-  out.changed_fraction = (kept.abs() > 0).to(torch::kFloat64).mean().item<double>();
+  const double kd = (kept * d).sum().item<double>();
+  const double kk = kept.pow(2).sum().item<double>();
+  out.projection = dd > 0 ? kd / dd : 0.0;
+  out.survival = dd > 0 && kk > 0 ? kd / std::sqrt(dd * kk) : 0.0;
+  out.changed_fraction = (merged.codes != base.codes).to(torch::kFloat64).mean().item<double>();
   return out;
 }
 

@@ -17,8 +17,8 @@ namespace lethe::quant {
 struct LayerQuantStats {
   std::string name;  // checkpoint prefix, "model.layers.0.self_attn.q_proj"
   int64_t params = 0;
-  double nmse = 0.0;   // sum (W - deq)^2 / sum W^2
-  int64_t bytes = 0;   // packed size of codes + scales
+  double nmse = 0.0;            // sum (W - deq)^2 / sum W^2
+  int64_t bytes = 0;            // packed size of codes + scales
   int64_t outlier_columns = 0;  // int8_outlier only
 };
 
@@ -50,20 +50,24 @@ void restore_projection_weights(model::CausalLM& model,
 
 // Merges the attached LoRA adapter (if any) and replaces every projection weight by its fake
 // quantization (in place, cast back to the weight dtype). `calibration` (from
-// calibration_input_absmax, on the merged model) is required for int8_outlier. Throws UsageError for
-// an unknown scheme.
+// calibration_input_absmax, on the merged model) is required for int8_outlier. Throws UsageError
+// for an unknown scheme.
 ModelQuantResult quantize_model(model::CausalLM& model, const std::string& scheme,
                                 const std::map<std::string, torch::Tensor>* calibration = nullptr);
 
 // How much of a weight update (a LoRA delta scaling * B A) survives quantizing the merged weight:
 // with Q the scheme's fake quantization, d = Q(W + delta) - Q(W).
 struct DeltaSurvival {
-  double delta_norm = 0.0;      // ||delta||_F
+  double delta_norm = 0.0;        // ||delta||_F
   double quant_error_norm = 0.0;  // ||W - Q(W)||_F
   double delta_to_error = 0.0;  // ||delta|| / ||W - Q(W)||: < 1 means the delta is below the noise
   double mean_delta_to_step = 0.0;  // mean |delta| / mean step (step ~ 4 mean |W - Q(W)|)
-  double survival = 0.0;  // <d, delta> / ||delta||^2: 1 = the delta survives, 0 = erased
-  double changed_fraction = 0.0;  // fraction of weights whose quantized value changed
+  // cos(d, delta): 1 = the quantized change still is the delta, ~0 = replaced by rounding noise.
+  double survival = 0.0;
+  // <d, delta> / ||delta||^2: about 1 in expectation even for tiny deltas (rounding acts as a
+  // dither: a few weights jump a whole step), so read it with survival and changed_fraction.
+  double projection = 0.0;
+  double changed_fraction = 0.0;  // fraction of weights whose integer code changed
   nlohmann::json to_json() const;
 };
 DeltaSurvival lora_delta_survival(const torch::Tensor& weight, const torch::Tensor& delta,

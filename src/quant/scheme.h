@@ -11,9 +11,9 @@
 namespace lethe::quant {
 
 struct Scheme {
-  std::string name;         // "int8", "int4_g128_sym", "nf4_dq", ...
-  std::string description;  // one line for --help and the docs
-  double bits = 0;          // code bits per weight (without scales)
+  std::string name;                // "int8", "int4_g128_sym", "nf4_dq", ...
+  std::string description;         // one line for --help and the docs
+  double bits = 0;                 // code bits per weight (without scales)
   bool needs_calibration = false;  // int8_outlier: input activation absmax per column
 };
 

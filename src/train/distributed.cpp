@@ -6,7 +6,6 @@
 #include "train/distributed.h"
 
 #include <cstdlib>
-
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
@@ -39,8 +38,8 @@ DistEnv dist_env_from(const std::function<std::optional<std::string>(const std::
   env.rank = env_int(rank_var, *getenv(rank_var));
   env.world_size = env_int(size_var, *getenv(size_var));
   LETHE_CHECK(env.world_size >= 1, size_var, "=", env.world_size, " must be >= 1");
-  LETHE_CHECK(env.rank >= 0 && env.rank < env.world_size, rank_var, "=", env.rank, " is outside [0, ",
-              size_var, "=", env.world_size, ")");
+  LETHE_CHECK(env.rank >= 0 && env.rank < env.world_size, rank_var, "=", env.rank,
+              " is outside [0, ", size_var, "=", env.world_size, ")");
   if (auto addr = getenv("MASTER_ADDR")) {
     env.master_addr = *addr;
   } else if (auto node = getenv("SLURM_LAUNCH_NODE_IPADDR"); node && env.source == "slurm") {
@@ -90,8 +89,9 @@ ProcessGroup::ProcessGroup(const DistEnv& env, std::chrono::milliseconds timeout
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
-    LETHE_FAIL("c10d: rank ", env.rank, "/", env.world_size, " could not join the process group at ",
-               env.master_addr, ":", env.master_port, ": ", e.what());
+    LETHE_FAIL("c10d: rank ", env.rank, "/", env.world_size,
+               " could not join the process group at ", env.master_addr, ":", env.master_port, ": ",
+               e.what());
   }
 }
 
@@ -120,7 +120,9 @@ void all_reduce_gradients(ProcessGroup& group, const NamedParameters& params, do
   int64_t offset = 0;
   for (const auto& [name, p] : params) {
     const int64_t n = p.numel();
-    auto g = (flat[0].slice(0, offset, offset + n) / total).reshape(p.sizes()).to(p.device(), p.scalar_type());
+    auto g = (flat[0].slice(0, offset, offset + n) / total)
+                 .reshape(p.sizes())
+                 .to(p.device(), p.scalar_type());
     if (p.grad().defined()) {
       p.mutable_grad().copy_(g);
     } else {

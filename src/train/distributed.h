@@ -2,6 +2,8 @@
 // process group over a TCPStore (CPU), and the data-parallel gradient all-reduce. Not here: sweep
 // sharding (train/sweep.h uses the rank and world size only, no collectives).
 #pragma once
+#include <torch/torch.h>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -10,8 +12,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <torch/torch.h>
 
 #include "train/adamw.h"
 
@@ -22,7 +22,8 @@ struct DistEnv {
   int64_t world_size = 1;
   std::string master_addr = "127.0.0.1";
   int64_t master_port = 29500;
-  std::string source = "none";  // "torchrun" (RANK/WORLD_SIZE), "slurm" (SLURM_PROCID/NTASKS), "none"
+  std::string source =
+      "none";  // "torchrun" (RANK/WORLD_SIZE), "slurm" (SLURM_PROCID/NTASKS), "none"
 };
 
 // RANK + WORLD_SIZE (torchrun) win over SLURM_PROCID + SLURM_NTASKS; MASTER_ADDR / MASTER_PORT
@@ -39,7 +40,8 @@ std::pair<int64_t, int64_t> rank_slice(int64_t rows, int64_t rank, int64_t world
 // connects (timeout), Gloo runs over TCP on master_addr's interface.
 class ProcessGroup {
  public:
-  explicit ProcessGroup(const DistEnv& env, std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  explicit ProcessGroup(const DistEnv& env,
+                        std::chrono::milliseconds timeout = std::chrono::seconds(60));
   ~ProcessGroup();
   ProcessGroup(const ProcessGroup&) = delete;
   ProcessGroup& operator=(const ProcessGroup&) = delete;

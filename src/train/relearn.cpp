@@ -60,7 +60,8 @@ RelearnPoint measure(model::CausalLM& model, const std::vector<RelearnProbe>& pr
     double sum = 0.0;
     for (double lp : scores[i]) sum += lp;
     // TOFU's normalised answer probability: exp(mean token log p).
-    const double prob = scores[i].empty() ? 0.0 : std::exp(sum / static_cast<double>(scores[i].size()));
+    const double prob =
+        scores[i].empty() ? 0.0 : std::exp(sum / static_cast<double>(scores[i].size()));
     std::vector<int64_t> tokens = generated.tokens[i];
     while (!tokens.empty() && std::count(options.eos_token_ids.begin(), options.eos_token_ids.end(),
                                          tokens.back()) > 0)
@@ -70,8 +71,8 @@ RelearnPoint measure(model::CausalLM& model, const std::vector<RelearnProbe>& pr
       rouge = eval::rouge_l(probes[i].answer_text, options.decode(tokens)).recall;
     } else {
       std::vector<int64_t> target = probes[i].answer;
-      while (!target.empty() && std::count(options.eos_token_ids.begin(), options.eos_token_ids.end(),
-                                           target.back()) > 0)
+      while (!target.empty() && std::count(options.eos_token_ids.begin(),
+                                           options.eos_token_ids.end(), target.back()) > 0)
         target.pop_back();
       rouge = eval::rouge_l(id_words(target), id_words(tokens)).recall;
     }
@@ -141,9 +142,8 @@ std::vector<RelearnPoint> relearn_curve(model::CausalLM& model,
     const auto batch = next_batch();
     objectives::ObjectiveInputs inputs;
     inputs.forget.loss_mask = batch.loss_mask.to(device);
-    inputs.forget.logp_token = model::token_logprobs(model, batch.ids.to(device),
-                                                     batch.attention_mask.to(device),
-                                                     inputs.forget.loss_mask);
+    inputs.forget.logp_token = model::token_logprobs(
+        model, batch.ids.to(device), batch.attention_mask.to(device), inputs.forget.loss_mask);
     auto out = sft.loss(inputs, {});
     optimizer.zero_grad();
     out.loss.backward();
@@ -179,7 +179,8 @@ json relearn_results_json(const std::vector<RelearnPoint>& curve, const json& me
                  {"n_unseen", p.n_unseen}};
     if (reference) {
       line["recovery_prob"] = recovery(p.forget_prob, start.forget_prob, reference->forget_prob);
-      line["recovery_rouge_l"] = recovery(p.forget_rouge_l, start.forget_rouge_l, reference->forget_rouge_l);
+      line["recovery_rouge_l"] =
+          recovery(p.forget_rouge_l, start.forget_rouge_l, reference->forget_rouge_l);
     }
     points.push_back(line);
   }
@@ -196,7 +197,8 @@ json run_relearn(const RelearnConfig& config) {
   LETHE_CHECK(!config.data.empty(), "relearn: no dataset folder given (--data)");
   LETHE_CHECK(!config.out.empty(), "relearn: no output folder given (--out)");
   if (config.set != "forget" && config.set != "correlated" && config.set != "unrelated")
-    throw UsageError("relearn: unknown --set '" + config.set + "' (valid: forget, correlated, unrelated)");
+    throw UsageError("relearn: unknown --set '" + config.set +
+                     "' (valid: forget, correlated, unrelated)");
   LETHE_CHECK(config.examples > 0, "relearn: --examples must be positive, got ", config.examples);
   const fs::path data_dir = config.data;
   const auto sf = data::load_qa(data_dir / data::files::sf);
@@ -210,7 +212,8 @@ json run_relearn(const RelearnConfig& config) {
   } else {
     pool = data::load_qa(data_dir / data::files::world);
   }
-  LETHE_CHECK(!pool.empty(), "relearn: the ", config.set, " set of ", data_dir.string(), " is empty");
+  LETHE_CHECK(!pool.empty(), "relearn: the ", config.set, " set of ", data_dir.string(),
+              " is empty");
   // A seeded handful of the set.
   std::vector<int64_t> picks(pool.size());
   for (size_t i = 0; i < picks.size(); ++i) picks[i] = static_cast<int64_t>(i);
@@ -221,7 +224,8 @@ json run_relearn(const RelearnConfig& config) {
   const fs::path model_dir = io::resolve_model_path(config.model);
   const text::Tokenizer tokenizer = text::Tokenizer::load(model_dir);
   const auto dtype = core::parse_dtype(config.dtype);
-  model::CausalLM model = model::load_causal_lm(model_dir.string(), dtype, core::parse_device(config.device));
+  model::CausalLM model =
+      model::load_causal_lm(model_dir.string(), dtype, core::parse_device(config.device));
   const auto adapter_dtype =
       dtype == torch::kFloat32 ? std::nullopt : std::optional<torch::ScalarType>(torch::kFloat32);
 
@@ -229,7 +233,9 @@ json run_relearn(const RelearnConfig& config) {
   options.pad_id = tokenizer.pad_id().value_or(tokenizer.eos_id().value_or(0));
   options.eos_token_ids = model::declared_eos_token_ids(model_dir, model->config());
   if (auto eos = tokenizer.eos_id()) options.eos_token_ids.push_back(*eos);
-  options.decode = [&tokenizer](const std::vector<int64_t>& ids) { return tokenizer.decode(ids, true); };
+  options.decode = [&tokenizer](const std::vector<int64_t>& ids) {
+    return tokenizer.decode(ids, true);
+  };
 
   std::vector<data::Example> train_examples;
   std::set<std::string> seen;
@@ -253,11 +259,16 @@ json run_relearn(const RelearnConfig& config) {
   model::load_adapter(model, config.adapter, adapter_dtype);
   const auto curve = relearn_curve(model, train_examples, probes, options);
 
-  json meta = {{"model", config.model},           {"adapter", config.adapter},
-               {"finetuned", config.finetuned},   {"data", config.data},
-               {"set", config.set},               {"examples", train_examples.size()},
-               {"eval_questions", probes.size()}, {"learning_rate", options.learning_rate},
-               {"batch_size", options.batch_size}, {"seed", options.seed}};
+  json meta = {{"model", config.model},
+               {"adapter", config.adapter},
+               {"finetuned", config.finetuned},
+               {"data", config.data},
+               {"set", config.set},
+               {"examples", train_examples.size()},
+               {"eval_questions", probes.size()},
+               {"learning_rate", options.learning_rate},
+               {"batch_size", options.batch_size},
+               {"seed", options.seed}};
   json results = relearn_results_json(curve, meta, reference ? &*reference : nullptr);
   fs::create_directories(config.out);
   core::write_json(fs::path(config.out) / "relearn_results.json", results);

@@ -6,10 +6,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "data/batching.h"
 #include "model/causal_lm.h"
@@ -42,17 +41,18 @@ struct RelearnOptions {
 // The forget metrics of the model as it is now.
 struct RelearnPoint {
   int64_t step = 0;
-  double loss = 0.0;             // mean SFT loss of the last step (0 at step 0)
-  double forget_prob = 0.0;      // mean over probes of p(answer | question)^(1/|answer|) (TOFU Prob.)
-  double forget_rouge_l = 0.0;   // mean ROUGE-L recall of the greedy answer
-  double unseen_prob = 0.0;      // the same over probes not trained on (the attack's real signal)
+  double loss = 0.0;         // mean SFT loss of the last step (0 at step 0)
+  double forget_prob = 0.0;  // mean over probes of p(answer | question)^(1/|answer|) (TOFU Prob.)
+  double forget_rouge_l = 0.0;  // mean ROUGE-L recall of the greedy answer
+  double unseen_prob = 0.0;     // the same over probes not trained on (the attack's real signal)
   double unseen_rouge_l = 0.0;
   int64_t n_unseen = 0;
 };
 
 // Fine-tunes the LoRA parameters of `model` (SFT, AdamW, constant LR, batches cycling over a seeded
 // shuffle of `train_examples`) up to the largest step, evaluating `probes` at step 0 and at each
-// requested step. Throws lethe::Error for no examples, no probes, steps not positive, or no adapter.
+// requested step. Throws lethe::Error for no examples, no probes, steps not positive, or no
+// adapter.
 std::vector<RelearnPoint> relearn_curve(model::CausalLM& model,
                                         const std::vector<data::Example>& train_examples,
                                         const std::vector<RelearnProbe>& probes,
@@ -60,17 +60,17 @@ std::vector<RelearnPoint> relearn_curve(model::CausalLM& model,
 
 // relearn_results.json content: per step the metrics, and recovery = (metric - at step 0) /
 // (reference - at step 0) when a reference (the fine-tuned model's value) is given (> at step 0).
-nlohmann::json relearn_results_json(const std::vector<RelearnPoint>& curve, const nlohmann::json& meta,
-                                    const RelearnPoint* reference);
+nlohmann::json relearn_results_json(const std::vector<RelearnPoint>& curve,
+                                    const nlohmann::json& meta, const RelearnPoint* reference);
 
 struct RelearnConfig {
   std::string model;
-  std::string adapter;     // the unlearned PEFT adapter
-  std::string finetuned;   // optional: the fine-tuned adapter, for the recovery fraction
-  std::string data;        // dataset folder (sf.jsonl, sr.jsonl, world.jsonl)
+  std::string adapter;         // the unlearned PEFT adapter
+  std::string finetuned;       // optional: the fine-tuned adapter, for the recovery fraction
+  std::string data;            // dataset folder (sf.jsonl, sr.jsonl, world.jsonl)
   std::string set = "forget";  // forget | correlated | unrelated
-  int64_t examples = 8;    // relearning examples drawn from the set
-  int64_t eval_limit = 0;  // > 0: score only the first N forget questions
+  int64_t examples = 8;        // relearning examples drawn from the set
+  int64_t eval_limit = 0;      // > 0: score only the first N forget questions
   std::string out;
   std::string dtype = "float32";
   std::string device = "cpu";

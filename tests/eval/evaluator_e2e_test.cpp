@@ -1,5 +1,5 @@
-// End-to-end tests of the evaluator: a random-weight Qwen2-shaped model with a BPE tokenizer trained
-// on a small offline-generated dataset, two PEFT adapters, and `lethe eval` on top of them.
+// End-to-end tests of the evaluator: a random-weight Qwen2-shaped model with a BPE tokenizer
+// trained on a small offline-generated dataset, two PEFT adapters, and `lethe eval` on top of them.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -127,14 +127,17 @@ TEST_F(EvaluatorE2E, FullRunStructureAndInvariants) {
   const json r = eval::run_evaluation(c);
   EXPECT_EQ(core::read_json(c.out), r);
   EXPECT_TRUE(r["complete"].get<bool>());
-  for (const char* key : {"config", "hashes", "models", "timing"}) EXPECT_TRUE(r.contains(key)) << key;
+  for (const char* key : {"config", "hashes", "models", "timing"})
+    EXPECT_TRUE(r.contains(key)) << key;
   EXPECT_EQ(r["hashes"]["adapters"]["a1"], r["hashes"]["adapters"]["a2"]);
   EXPECT_EQ(r["hashes"]["data"].size(), data::dataset_jsonl_files().size());
   const auto& models = r["models"];
   ASSERT_EQ(models.size(), 5u);
-  for (const char* name : {"base", "a1", "a2", "retain", "icu"}) ASSERT_TRUE(models.contains(name)) << name;
+  for (const char* name : {"base", "a1", "a2", "retain", "icu"})
+    ASSERT_TRUE(models.contains(name)) << name;
   EXPECT_TRUE(models["retain"]["retain_reference"].get<bool>());
-  EXPECT_TRUE(models["icu"]["system_prompt"].get<std::string>().find(dataset_->profile(dataset_->sf[0].person_id)->name) != std::string::npos);
+  EXPECT_TRUE(models["icu"]["system_prompt"].get<std::string>().find(
+                  dataset_->profile(dataset_->sf[0].person_id)->name) != std::string::npos);
 
   for (const auto& [name, m] : models.items()) {
     SCOPED_TRACE(name);
@@ -173,10 +176,12 @@ TEST_F(EvaluatorE2E, FullRunStructureAndInvariants) {
       EXPECT_TRUE(a["health"].contains(key)) << key;
     // ROUGE of each stored generation equals eval::rouge_l on the same strings.
     for (const auto& e : per["forget"]) {
-      const auto s = eval::rouge_l(e["answer"].get<std::string>(), e["generation"].get<std::string>());
+      const auto s =
+          eval::rouge_l(e["answer"].get<std::string>(), e["generation"].get<std::string>());
       EXPECT_DOUBLE_EQ(e["rouge_l_recall"].get<double>(), s.recall);
       EXPECT_DOUBLE_EQ(e["rouge_l_f"].get<double>(), s.fmeasure);
-      EXPECT_EQ(e["perturbed_nlls"].size(), dataset_->wrong_details_for(e["id"])->perturbed_answers.size());
+      EXPECT_EQ(e["perturbed_nlls"].size(),
+                dataset_->wrong_details_for(e["id"])->perturbed_answers.size());
     }
   }
   // The same adapter twice gives identical results; the retain-only model is its own reference.
@@ -192,7 +197,8 @@ TEST_F(EvaluatorE2E, FullRunStructureAndInvariants) {
             models["icu"]["per_example"]["forget"][0]["answer_nll"]);
 
   // Independent recomputation of the truth ratio of a1's forget questions with token_logprobs.
-  auto p = model::load_pretrained(c.model, torch::kFloat32, torch::kCPU, (root_ / "adapter_a").string());
+  auto p =
+      model::load_pretrained(c.model, torch::kFloat32, torch::kCPU, (root_ / "adapter_a").string());
   const auto& tok = *p.tokenizer;
   const auto mean_nll = [&](const std::string& q, const std::string& a) {
     const auto ids = tok.encode_qa(q, a);
@@ -213,8 +219,10 @@ TEST_F(EvaluatorE2E, FullRunStructureAndInvariants) {
     std::vector<double> pert;
     for (const auto& x : wd->perturbed_answers) pert.push_back(mean_nll(wd->question, x));
     EXPECT_NEAR(e["paraphrased_nll"].get<double>(), para, 1e-4);
-    EXPECT_CLOSE("perturbed_nlls", e["perturbed_nlls"].get<std::vector<double>>(), pert, 1e-4, 1e-5);
-    EXPECT_NEAR(e["truth_ratio"].get<double>(), eval::truth_ratio(para, pert), 1e-4 * eval::truth_ratio(para, pert));
+    EXPECT_CLOSE("perturbed_nlls", e["perturbed_nlls"].get<std::vector<double>>(), pert, 1e-4,
+                 1e-5);
+    EXPECT_NEAR(e["truth_ratio"].get<double>(), eval::truth_ratio(para, pert),
+                1e-4 * eval::truth_ratio(para, pert));
     EXPECT_NEAR(e["answer_nll"].get<double>(), mean_nll(wd->question, wd->answer), 1e-4);
   }
 }
@@ -291,7 +299,8 @@ TEST_F(EvaluatorE2E, BadInputIsAClearError) {
     const fs::path data = root_ / "data_bad";
     fs::create_directories(data);
     for (const auto& entry : fs::directory_iterator(root_ / "data"))
-      fs::copy_file(entry.path(), data / entry.path().filename(), fs::copy_options::overwrite_existing);
+      fs::copy_file(entry.path(), data / entry.path().filename(),
+                    fs::copy_options::overwrite_existing);
     std::ofstream(data / "sf.jsonl", std::ios::app) << "{\"id\": \"broken\"\n";
     auto bad = c;
     bad.data = data.string();

@@ -42,17 +42,30 @@ class ObjectiveTraining : public ::testing::Test {
   void SetUp() override {
     model_ = model::load_causal_lm(test::fixture_path("qwen2-tiny"), torch::kFloat, torch::kCPU);
     model::load_adapter(model_, test::fixture_path("qwen2-tiny-lora"));
-    forget_ = random_batch(4, 14, 6, 11);
-    retain_ = random_batch(4, 14, 6, 12);
+    torch::NoGradGuard no_grad;
+    // Forget and retain answers the model "knows" (its greedy continuations, as after fine-tuning);
+    // the preferred answers (refusals) are tokens it does not produce.
+    forget_ = greedy_answers(random_batch(4, 14, 6, 11));
+    retain_ = greedy_answers(random_batch(4, 14, 6, 12));
     preferred_ = random_batch(4, 14, 5, 13, forget_.ids);
     // The reference: the fine-tuned model as loaded, cached once before any update.
-    torch::NoGradGuard no_grad;
     ref_forget_ = logp(forget_);
     ref_retain_ = logp(retain_);
     ref_preferred_ = logp(preferred_);
     std::vector<torch::Tensor> hidden;
     model::token_logprobs(model_, retain_.ids, retain_.attention, retain_.loss_mask, &hidden);
     ref_retain_hidden_ = hidden;
+  }
+
+  // Replaces the answer positions with the model's greedy continuation of the prompt.
+  Batch greedy_answers(Batch b) {
+    const int64_t tokens = b.ids.size(1);
+    const int64_t first = tokens - b.loss_mask.sum(1)[0].item<int64_t>();
+    for (int64_t t = first; t < tokens; ++t) {
+      auto logits = model_->forward(b.ids.narrow(1, 0, t)).logits;  // [B, t, V]
+      b.ids.select(1, t).copy_(logits.select(1, t - 1).argmax(-1));
+    }
+    return b;
   }
 
   torch::Tensor logp(const Batch& b, std::vector<torch::Tensor>* hidden = nullptr) {

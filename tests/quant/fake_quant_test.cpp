@@ -1,19 +1,22 @@
 // Exact small cases and error bounds of the fake-quantization kernels and the scheme registry.
+#include "quant/fake_quant.h"
+
 #include <gtest/gtest.h>
 
 #include "core/error.h"
 #include "expect_close.h"
-#include "quant/fake_quant.h"
 #include "quant/scheme.h"
 
 namespace lethe::quant {
 namespace {
 
 TEST(QuantInt8, KnownCodesAndScales) {
-  const torch::Tensor w = torch::tensor({{1.27f, -0.635f, 0.0f, 0.01f}, {-2.54f, 1.0f, 0.5f, 0.0f}});
+  const torch::Tensor w =
+      torch::tensor({{1.27f, -0.635f, 0.0f, 0.01f}, {-2.54f, 1.0f, 0.5f, 0.0f}});
   const auto q = quantize_int8(w);
   EXPECT_CLOSE("scales", q.scales, torch::tensor({0.01f, 0.02f}), 1e-7);
-  EXPECT_TRUE(torch::equal(q.codes, torch::tensor({{127, -64, 0, 1}, {-127, 50, 25, 0}}, torch::kInt64)))
+  EXPECT_TRUE(
+      torch::equal(q.codes, torch::tensor({{127, -64, 0, 1}, {-127, 50, 25, 0}}, torch::kInt64)))
       << q.codes;  // -0.635 / 0.01 = -63.5 rounds half to even -> -64
   EXPECT_CLOSE("deq", q.dequantized,
                torch::tensor({{1.27f, -0.64f, 0.0f, 0.01f}, {-2.54f, 1.0f, 0.5f, 0.0f}}), 1e-6);
@@ -79,7 +82,7 @@ TEST(QuantInt4, GroupsAndErrorBounds) {
       const int64_t G = (200 + g - 1) / g;
       ASSERT_EQ(q.scales.sizes(), torch::IntArrayRef({6, G}));
       // Per element: |w - deq| <= scale / 2 of its group.
-      const torch::Tensor idx = torch::arange(200) / g;
+      const torch::Tensor idx = torch::div(torch::arange(200), g, "floor");
       const torch::Tensor scale = q.scales.index_select(1, idx);
       const torch::Tensor err = (w - q.dequantized).abs();
       EXPECT_TRUE((err <= scale / 2 + 1e-6).all().item<bool>()) << "g " << g << " sym " << sym;
@@ -133,9 +136,9 @@ TEST(QuantNf4, ErrorBoundAndDoubleQuant) {
 TEST(QuantScheme, RegistryAndUnknownName) {
   std::vector<std::string> names;
   for (const auto& s : schemes()) names.push_back(s.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"int8", "int8_outlier", "int4_g128_sym",
-                                             "int4_g128_asym", "int4_g64_sym", "int4_g64_asym",
-                                             "nf4", "nf4_dq"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"int8", "int8_outlier", "int4_g128_sym", "int4_g128_asym",
+                                      "int4_g64_sym", "int4_g64_asym", "nf4", "nf4_dq"}));
   try {
     find_scheme("int3");
     FAIL() << "no throw";

@@ -1,6 +1,9 @@
 // Scale-out: the torchrun / Slurm environment, batch slices per rank, and data-parallel gradients
 // over a real c10d Gloo process group of 2 processes on loopback equal to the single-process
 // gradient of the whole batch (grad_ascent weighted by loss tokens, npo by examples).
+#include "train/distributed.h"
+
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -9,13 +12,10 @@
 #include <filesystem>
 #include <map>
 
-#include <gtest/gtest.h>
-
 #include "core/error.h"
 #include "io/safetensors.h"
 #include "objectives/objective.h"
 #include "sweep_fixture.h"
-#include "train/distributed.h"
 
 namespace lethe {
 namespace {
@@ -37,7 +37,8 @@ TEST(DistributedEnv, ReadsTorchrunThenSlurmVariables) {
   EXPECT_EQ(env.rank, 3);
   EXPECT_EQ(env.world_size, 4);
   EXPECT_EQ(env.master_addr, "10.0.0.7");
-  vars.insert({{"RANK", "1"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "node1"}, {"MASTER_PORT", "1234"}});
+  vars.insert(
+      {{"RANK", "1"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "node1"}, {"MASTER_PORT", "1234"}});
   env = train::dist_env_from(get);
   EXPECT_EQ(env.source, "torchrun");
   EXPECT_EQ(env.rank, 1);
@@ -69,7 +70,8 @@ TEST(DistributedEnv, RankSlicesCoverTheBatchOnce) {
 }
 
 // The gradient of `objective` on rows [begin, end) of the fixed batch; returns the slice's weight.
-double slice_gradient(model::CausalLM& m, const std::string& objective, int64_t begin, int64_t end) {
+double slice_gradient(model::CausalLM& m, const std::string& objective, int64_t begin,
+                      int64_t end) {
   const auto examples = test::token_examples(13, 5);
   std::vector<int64_t> rows;
   for (int64_t i = begin; i < end; ++i) rows.push_back(i);
@@ -79,7 +81,8 @@ double slice_gradient(model::CausalLM& m, const std::string& objective, int64_t 
   if (objective == "npo") {
     // The reference is the model itself before the update (cached log-probs in the trainer).
     torch::NoGradGuard no_grad;
-    in.forget.logp_ref_token = model::token_logprobs(m, batch.ids, batch.attention_mask, batch.loss_mask);
+    in.forget.logp_ref_token =
+        model::token_logprobs(m, batch.ids, batch.attention_mask, batch.loss_mask);
     in.forget.logp_ref = (in.forget.logp_ref_token + 0.3 * batch.loss_mask).sum(1);
   }
   in.forget.logp_token = model::token_logprobs(m, batch.ids, batch.attention_mask, batch.loss_mask);
@@ -88,7 +91,8 @@ double slice_gradient(model::CausalLM& m, const std::string& objective, int64_t 
     p.mutable_grad() = torch::Tensor();
   }
   objectives::find_objective(objective).loss(in, {}).loss.backward();
-  return objective == "npo" ? static_cast<double>(rows.size()) : static_cast<double>(batch.n_loss_tokens);
+  return objective == "npo" ? static_cast<double>(rows.size())
+                            : static_cast<double>(batch.n_loss_tokens);
 }
 
 // Worker mode: run by DataParallelGradientsEqualTheWholeBatch in 2 child processes.
@@ -105,7 +109,8 @@ TEST(DistributedWorker, DISABLED_Rank) {
   train::all_reduce_gradients(group, params, weight);
   io::StateDict grads;
   for (const auto& [name, p] : params) grads[name] = p.grad().contiguous();
-  io::write_safetensors(fs::path(out) / ("rank" + std::to_string(env.rank) + ".safetensors"), grads);
+  io::write_safetensors(fs::path(out) / ("rank" + std::to_string(env.rank) + ".safetensors"),
+                        grads);
   group.barrier();
 }
 
@@ -132,20 +137,23 @@ TEST(Distributed, DataParallelGradientsEqualTheWholeBatch) {
     const int port = free_port();
     std::string launch;
     for (int rank = 0; rank < 2; ++rank)
-      launch += "RANK=" + std::to_string(rank) + " WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" +
-                std::to_string(port) + " LETHE_DP_OUT=" + dir.string() + " LETHE_DP_OBJECTIVE=" + objective +
+      launch += "RANK=" + std::to_string(rank) +
+                " WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) +
+                " LETHE_DP_OUT=" + dir.string() + " LETHE_DP_OBJECTIVE=" + objective +
                 " OMP_NUM_THREADS=1 " + exe.string() +
                 " --gtest_filter=DistributedWorker.DISABLED_Rank --gtest_also_run_disabled_tests"
-                " > " + (dir / ("log" + std::to_string(rank))).string() + " 2>&1 & p" +
+                " > " +
+                (dir / ("log" + std::to_string(rank))).string() + " 2>&1 & p" +
                 std::to_string(rank) + "=$!; ";
     launch += "wait $p0 && wait $p1";
     const int rc = std::system(("bash -c '" + launch + "'").c_str());
     ASSERT_EQ(rc, 0) << "workers failed; logs in " << dir;
     for (int rank = 0; rank < 2; ++rank) {
-      const auto grads = io::load_safetensors(dir / ("rank" + std::to_string(rank) + ".safetensors"));
+      const auto grads =
+          io::load_safetensors(dir / ("rank" + std::to_string(rank) + ".safetensors"));
       for (const auto& [name, p] : model::lora_parameters(m))
-        EXPECT_CLOSE(objective + " rank " + std::to_string(rank) + " " + name, grads.at(name), p.grad(),
-                     1e-7, 1e-5);
+        EXPECT_CLOSE(objective + " rank " + std::to_string(rank) + " " + name, grads.at(name),
+                     p.grad(), 1e-7, 1e-5);
     }
     fs::remove_all(dir);
   }

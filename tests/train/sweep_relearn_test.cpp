@@ -9,7 +9,8 @@
 namespace lethe {
 namespace {
 
-std::vector<train::RelearnProbe> probes_of(const std::vector<data::Example>& examples, size_t seen) {
+std::vector<train::RelearnProbe> probes_of(const std::vector<data::Example>& examples,
+                                           size_t seen) {
   std::vector<train::RelearnProbe> probes;
   for (size_t i = 0; i < examples.size(); ++i) {
     train::RelearnProbe p;
@@ -75,7 +76,8 @@ TEST(SweepRelearn, BadInputFails) {
   options.steps = {0};
   EXPECT_THROW(train::relearn_curve(m, examples, probes, options), Error);
   train::RelearnConfig config;
-  config.model = "m", config.adapter = "a", config.data = "d", config.out = "o", config.set = "world";
+  config.model = "m", config.adapter = "a", config.data = "d", config.out = "o",
+  config.set = "world";
   EXPECT_THROW(train::run_relearn(config), UsageError);
 }
 

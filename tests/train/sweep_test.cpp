@@ -1,9 +1,11 @@
 // Sweeps: grid expansion and names, sharding, the status index, resume after completion, after a
 // kill mid-run and after a failure, and epoch checkpoints that equal separate runs (constant LR).
-#include <atomic>
-#include <filesystem>
+#include "train/sweep.h"
 
 #include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -11,7 +13,6 @@
 #include "core/progress.h"
 #include "io/peft_adapter.h"
 #include "sweep_fixture.h"
-#include "train/sweep.h"
 
 namespace lethe {
 namespace {
@@ -74,9 +75,10 @@ TEST_F(Sweep, NumbersAndNamesFollowTheStudyLayout) {
 }
 
 TEST_F(Sweep, ScheduleThatDependsOnLengthGetsOneRunPerEpochCount) {
-  auto spec = train::parse_sweep(json::parse(R"({"out": "o", "model": "m", "adapter": "a", "forget": "f",
+  auto spec =
+      train::parse_sweep(json::parse(R"({"out": "o", "model": "m", "adapter": "a", "forget": "f",
       "lr_scheduler": "cosine", "methods": {"grad_ascent": {"learning_rate": 1e-5, "epochs": [5, 10]}}})"),
-                                 "t");
+                         "t");
   ASSERT_EQ(spec.groups.size(), 2u);
   EXPECT_EQ(spec.groups[1].config.train.epochs, 10);
   EXPECT_TRUE(spec.groups[1].config.train.save_epochs.empty());
@@ -98,18 +100,20 @@ TEST_F(Sweep, BadGridsNameTheProblem) {
   }
   EXPECT_THROW(parse(R"({"out": "o", "methods": {"npo": {"epochs": []}}})"), Error);
   EXPECT_THROW(parse(R"({"out": "o", "methods": {"npo": {"epochs": [0]}}})"), Error);
-  EXPECT_THROW(parse(R"({"out": "o", "methods": {"npo": {"learning_rate": [1e-5, 1e-5]}}})"), Error);
-  EXPECT_THROW(parse(R"({"methods": {"npo": {}}})"), Error);                       // no out
-  EXPECT_THROW(parse(R"({"out": "o", "methods": {}})"), Error);                    // no methods
+  EXPECT_THROW(parse(R"({"out": "o", "methods": {"npo": {"learning_rate": [1e-5, 1e-5]}}})"),
+               Error);
+  EXPECT_THROW(parse(R"({"methods": {"npo": {}}})"), Error);                          // no out
+  EXPECT_THROW(parse(R"({"out": "o", "methods": {}})"), Error);                       // no methods
   EXPECT_THROW(parse(R"({"out": "o", "bogus": 1, "methods": {"npo": {}}})"), Error);  // unknown key
   EXPECT_THROW(parse(R"({"out": "o", "epochs": 3, "methods": {"npo": {}}})"), Error);  // swept key
 }
 
 TEST_F(Sweep, ShardsPartitionTheGridDisjointlyAndCompletely) {
-  auto spec = train::parse_sweep(json::parse(R"({"out": "o", "model": "m", "adapter": "a", "forget": "f",
+  auto spec =
+      train::parse_sweep(json::parse(R"({"out": "o", "model": "m", "adapter": "a", "forget": "f",
       "lr_scheduler": "linear", "methods": {"npo": {"learning_rate": [1, 2, 3], "epochs": [1, 2, 3],
       "params": {"beta": [0.1, 0.2]}}}})"),
-                                 "t");
+                         "t");
   ASSERT_EQ(spec.groups.size(), 18u);
   for (int64_t n : {1, 2, 3, 4, 7}) {
     std::vector<int> owners(spec.groups.size(), 0);
@@ -127,10 +131,11 @@ TEST_F(Sweep, ShardsPartitionTheGridDisjointlyAndCompletely) {
 
 TEST_F(Sweep, RunsWritesIndexSkipsDoneAndRedoesAKilledConfig) {
   const fs::path out = dir_ / "models";
-  auto spec = train::parse_sweep(
-      with_out(R"({"model": "m", "adapter": "a", "forget": "f", "batch_size": 4,
-        "methods": {"npo": {"learning_rate": [1e-3, 5e-3], "epochs": [1, 2], "params": {"beta": 0.1}}}})", out),
-      "t");
+  auto spec =
+      train::parse_sweep(with_out(R"({"model": "m", "adapter": "a", "forget": "f", "batch_size": 4,
+        "methods": {"npo": {"learning_rate": [1e-3, 5e-3], "epochs": [1, 2], "params": {"beta": 0.1}}}})",
+                                  out),
+                         "t");
   ASSERT_EQ(spec.configs().size(), 4u);
   std::atomic<int> calls{0};
   auto summary = train::run_sweep(spec, {0, 1}, runner(&calls));
@@ -180,15 +185,17 @@ TEST_F(Sweep, RunsWritesIndexSkipsDoneAndRedoesAKilledConfig) {
   EXPECT_EQ(summary.done, 1);
   EXPECT_EQ(summary.skipped, 3);
   EXPECT_TRUE(fs::exists(killed / "adapter_model.safetensors"));
-  for (const auto& c : core::read_json(out / "sweep_index.json")["configs"]) EXPECT_EQ(c["status"], "done");
+  for (const auto& c : core::read_json(out / "sweep_index.json")["configs"])
+    EXPECT_EQ(c["status"], "done");
 }
 
 TEST_F(Sweep, EpochExportOfOneRunEqualsASeparateShorterRun) {
   const fs::path out = dir_ / "models";
-  auto spec = train::parse_sweep(
-      with_out(R"({"model": "m", "adapter": "a", "forget": "f", "batch_size": 4,
-        "methods": {"grad_ascent": {"learning_rate": 2e-3, "epochs": [1, 2]}}})", out),
-      "t");
+  auto spec =
+      train::parse_sweep(with_out(R"({"model": "m", "adapter": "a", "forget": "f", "batch_size": 4,
+        "methods": {"grad_ascent": {"learning_rate": 2e-3, "epochs": [1, 2]}}})",
+                                  out),
+                         "t");
   std::atomic<int> calls{0};
   train::run_sweep(spec, {0, 1}, runner(&calls));
   ASSERT_EQ(calls.load(), 1);
@@ -209,10 +216,11 @@ TEST_F(Sweep, EpochExportOfOneRunEqualsASeparateShorterRun) {
 
 TEST_F(Sweep, AFailingConfigIsRecordedAndRetried) {
   const fs::path out = dir_ / "models";
-  auto spec = train::parse_sweep(
-      with_out(R"({"model": "m", "adapter": "a", "forget": "f", "batch_size": 4,
-        "methods": {"grad_ascent": {"learning_rate": [1e-3, 2e-3], "epochs": 1}}})", out),
-      "t");
+  auto spec =
+      train::parse_sweep(with_out(R"({"model": "m", "adapter": "a", "forget": "f", "batch_size": 4,
+        "methods": {"grad_ascent": {"learning_rate": [1e-3, 2e-3], "epochs": 1}}})",
+                                  out),
+                         "t");
   std::atomic<int> calls{0};
   auto good = runner(&calls);
   auto flaky = [&](const train::UnlearnConfig& c, const fs::path& dir, bool resume) {
@@ -225,7 +233,8 @@ TEST_F(Sweep, AFailingConfigIsRecordedAndRetried) {
   const json index = core::read_json(out / "sweep_index.json");
   EXPECT_EQ(index["counts"]["failed"], 1);
   for (const auto& c : index["configs"])
-    if (c["status"] == "failed") EXPECT_NE(c["error"].get<std::string>().find("diverged"), std::string::npos);
+    if (c["status"] == "failed")
+      EXPECT_NE(c["error"].get<std::string>().find("diverged"), std::string::npos);
   summary = train::run_sweep(spec, {0, 1}, good);
   EXPECT_EQ(summary.done, 1);
   EXPECT_EQ(summary.skipped, 1);
@@ -233,10 +242,11 @@ TEST_F(Sweep, AFailingConfigIsRecordedAndRetried) {
 
 TEST_F(Sweep, ShardedRunsTogetherCoverTheGrid) {
   const fs::path out = dir_ / "models";
-  auto spec = train::parse_sweep(
-      with_out(R"({"model": "m", "adapter": "a", "forget": "f", "batch_size": 8,
-        "methods": {"grad_ascent": {"learning_rate": [1e-3, 2e-3, 3e-3], "epochs": 1}}})", out),
-      "t");
+  auto spec =
+      train::parse_sweep(with_out(R"({"model": "m", "adapter": "a", "forget": "f", "batch_size": 8,
+        "methods": {"grad_ascent": {"learning_rate": [1e-3, 2e-3, 3e-3], "epochs": 1}}})",
+                                  out),
+                         "t");
   std::atomic<int> calls{0};
   auto s0 = train::run_sweep(spec, {0, 2}, runner(&calls));
   EXPECT_EQ(s0.done, 2);

@@ -1,9 +1,9 @@
 // `lethe unlearn`: the config round trip, the checks before training (unknown method / parameter,
 // missing retain set, bad adapter), unlearning moving the forget log-prob down on the fixture,
 // task_vector's negated export, and the CLI's one-line errors.
-#include <filesystem>
-
 #include <gtest/gtest.h>
+
+#include <filesystem>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -65,7 +65,8 @@ TEST_F(Unlearn, ConfigRoundTripsThroughJson) {
   train::unlearn_config_from_json(j, back, "t");
   EXPECT_EQ(train::unlearn_config_to_json(back), j);
   EXPECT_THROW(train::unlearn_config_from_json(json{{"bogus", 1}}, back, "t"), Error);
-  EXPECT_THROW(train::unlearn_config_from_json(json{{"params", {{"beta", "x"}}}}, back, "t"), Error);
+  EXPECT_THROW(train::unlearn_config_from_json(json{{"params", {{"beta", "x"}}}}, back, "t"),
+               Error);
 }
 
 TEST_F(Unlearn, BadInputIsRejectedBeforeTraining) {
@@ -123,8 +124,9 @@ TEST_F(Unlearn, GradDiffWithoutRetainExamplesFails) {
   auto options = config("grad_diff").train;
   EXPECT_THROW(train::unlearn_model(m, data, options, "qwen2-tiny", dir_ / "run", false), Error);
   train::TrainData empty{{}, {}, {}, 0};
-  EXPECT_THROW(train::unlearn_model(m, empty, config("grad_ascent").train, "qwen2-tiny", dir_ / "r2", false),
-               Error);
+  EXPECT_THROW(
+      train::unlearn_model(m, empty, config("grad_ascent").train, "qwen2-tiny", dir_ / "r2", false),
+      Error);
 }
 
 TEST_F(Unlearn, TaskVectorExportsTheNegatedCombination) {
@@ -141,7 +143,8 @@ TEST_F(Unlearn, TaskVectorExportsTheNegatedCombination) {
   const auto combined = io::load_adapter(dir_ / "tv");
   EXPECT_EQ(combined.config.r, 2 * finetuned.config.r);
   const std::string key = "model.layers.1.mlp.down_proj";
-  auto want = objectives::adapter_delta(finetuned, key) - 0.5 * objectives::adapter_delta(forget, key);
+  auto want =
+      objectives::adapter_delta(finetuned, key) - 0.5 * objectives::adapter_delta(forget, key);
   EXPECT_CLOSE("delta " + key, objectives::adapter_delta(combined, key), want, 1e-6, 1e-5);
   // The forget adapter learnt something (B moved away from its zero init).
   EXPECT_GT(forget.modules.at(key).lora_B.abs().max().item<double>(), 0.0);

@@ -1,0 +1,181 @@
+// LoRA training-step benchmark (forward, backward, AdamW through lethe's loop pieces) for the micro
+// and the Qwen2.5-0.5B shapes, fp32 and bf16, random weights, LoRA r 8 on all seven projections;
+// tokens/s, peak RSS, model-FLOP utilisation against a matmul peak measured in the same run, and
+// the ratio to the same step in PyTorch eager (bench_train_eager.py, run with /usr/bin/python3 in
+// the same run). Usage: bench_train [--shape micro|0.5b|all] [--dtype float32|bfloat16|all]
+// [--steps N] [--threads K]
+//                    [--no-eager]
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/runtime.h"
+#include "data/batching.h"
+#include "model/causal_lm.h"
+#include "model/lora.h"
+#include "train/adamw.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using lethe::model::CausalLM;
+using lethe::model::ModelConfig;
+
+ModelConfig shape(const std::string& name) {
+  ModelConfig c;
+  c.model_type = "qwen2";
+  c.tie_word_embeddings = true;
+  c.rope_theta = 1e6;
+  c.max_position_embeddings = 32768;
+  if (name == "0.5b") {
+    c.vocab_size = 151936, c.hidden_size = 896, c.intermediate_size = 4864;
+    c.num_hidden_layers = 24, c.num_attention_heads = 14, c.num_key_value_heads = 2;
+  } else {
+    c.vocab_size = 2048, c.hidden_size = 256, c.intermediate_size = 688;
+    c.num_hidden_layers = 4, c.num_attention_heads = 4, c.num_key_value_heads = 2;
+  }
+  c.head_dim = c.hidden_size / c.num_attention_heads;
+  return c;
+}
+
+// LoRA step FLOPs per token (issue 4): 4 x matmul parameters (forward + input gradients; frozen
+// weights get no weight gradient) plus attention (QK^T and PV, forward and backward: 3 x 4 H D
+// ctx/2 per layer).
+double flops_per_token(const ModelConfig& c, double T) {
+  const double C = c.hidden_size, D = c.head_dim, H = c.num_attention_heads;
+  const double kv = c.num_key_value_heads * D;
+  const double linear = C * H * D * 2 + 2 * C * kv + 3 * C * c.intermediate_size;
+  const double params = c.num_hidden_layers * linear + C * c.vocab_size;
+  return 4 * params + c.num_hidden_layers * 3 * 4 * H * D * (T / 2);
+}
+
+double matmul_peak(torch::ScalarType dtype) {
+  const int64_t n = 1024;
+  auto a = torch::randn({n, n}).to(dtype), b = torch::randn({n, n}).to(dtype);
+  torch::matmul(a, b);
+  double best = 1e30;
+  for (int rep = 0; rep < 3; ++rep) {
+    auto start = Clock::now();
+    for (int i = 0; i < 3; ++i) torch::matmul(a, b);
+    best = std::min(best, std::chrono::duration<double>(Clock::now() - start).count() / 3);
+  }
+  return 2.0 * n * n * n / best;
+}
+
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024.0;
+}
+
+// tokens/s of the PyTorch-eager step, parsed from the script's "tokens_per_s=X" line; 0 on failure.
+double eager_tokens_per_s(const std::string& shape_name, const std::string& dtype, int64_t B,
+                          int64_t T, int steps, int threads) {
+  const std::string cmd = std::string("/usr/bin/python3 ") + LETHE_SOURCE_DIR +
+                          "/bench/bench_train_eager.py --shape " + shape_name + " --dtype " +
+                          dtype + " --batch " + std::to_string(B) + " --seq " + std::to_string(T) +
+                          " --steps " + std::to_string(steps) + " --threads " +
+                          std::to_string(threads) + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (!pipe) return 0;
+  char line[512];
+  double value = 0;
+  while (fgets(line, sizeof line, pipe))
+    if (std::strncmp(line, "tokens_per_s=", 13) == 0) value = std::atof(line + 13);
+  pclose(pipe);
+  return value;
+}
+
+void run(const std::string& shape_name, torch::ScalarType dtype, int steps, int threads,
+         bool eager) {
+  const ModelConfig c = shape(shape_name);
+  const int64_t B = shape_name == "0.5b" ? 4 : 16, T = 64;
+  torch::manual_seed(0);
+  CausalLM model(c);
+  model->to(dtype);
+  lethe::model::LoraConfig lora;
+  lora.r = 8;
+  lora.lora_alpha = 16;
+  lethe::model::attach_lora(model, lora, 0, torch::kFloat32);
+  model->train();
+  {
+    torch::NoGradGuard no_grad;  // non-zero B so every LoRA path does real work
+    for (auto& [name, p] : lethe::model::lora_parameters(model)) p.normal_(0, 0.01);
+  }
+  auto params = lethe::model::lora_parameters(model);
+  lethe::train::AdamW optimizer(params, {});
+  auto ids = torch::randint(0, c.vocab_size, {B, T}, torch::kInt64);
+  auto attention = torch::ones({B, T}, torch::kInt64);
+  auto loss_mask = torch::ones({B, T}, torch::kFloat32);
+  auto step = [&] {
+    for (auto& [name, p] : params) p.mutable_grad() = torch::Tensor();
+    auto logp = lethe::model::token_logprobs(model, ids, attention, loss_mask);
+    auto loss = -logp.sum() / (B * (T - 1));
+    loss.backward();
+    optimizer.step(1e-4);
+  };
+  step();  // warm-up
+  auto start = Clock::now();
+  for (int i = 0; i < steps; ++i) step();
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count() / steps;
+  const double tokens_per_s = B * T / seconds;
+  const double peak = matmul_peak(dtype);
+  const double mfu = tokens_per_s * flops_per_token(c, T) / peak;
+  const std::string dtype_name = lethe::core::dtype_name(dtype);
+  std::printf(
+      "%-5s %-8s B=%-3lld T=%lld  step %.3fs  %8.0f tokens/s  peak RSS %6.0f MB  MFU %5.1f%% "
+      "(matmul peak %.1f GFLOP/s)",
+      shape_name.c_str(), dtype_name.c_str(), static_cast<long long>(B), static_cast<long long>(T),
+      seconds, tokens_per_s, peak_rss_mb(), 100 * mfu, peak / 1e9);
+  if (eager) {
+    const double other = eager_tokens_per_s(shape_name, dtype_name, B, T, steps, threads);
+    if (other > 0)
+      std::printf("  eager %8.0f tokens/s  ratio %.2fx", other, tokens_per_s / other);
+    else
+      std::printf("  eager: failed (is /usr/bin/python3 with torch installed?)");
+  }
+  std::printf("\n");
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string shapes = "all", dtypes = "all";
+  int steps = 5, threads = 0;
+  bool eager = true;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
+    if (arg == "--shape")
+      shapes = next();
+    else if (arg == "--dtype")
+      dtypes = next();
+    else if (arg == "--steps")
+      steps = std::stoi(next());
+    else if (arg == "--threads")
+      threads = std::stoi(next());
+    else if (arg == "--no-eager")
+      eager = false;
+    else {
+      std::fprintf(stderr,
+                   "usage: bench_train [--shape micro|0.5b|all] [--dtype float32|bfloat16|all] "
+                   "[--steps N] [--threads K] [--no-eager]\n");
+      return 2;
+    }
+  }
+  threads = lethe::core::setup_threads(threads);
+  std::printf("bench_train: %d threads, libtorch %s\n", threads, TORCH_VERSION);
+  for (const std::string s : {"micro", "0.5b"}) {
+    if (shapes != "all" && shapes != s) continue;
+    for (const auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+      if (dtypes != "all" && dtypes != lethe::core::dtype_name(dtype)) continue;
+      run(s, dtype, steps, threads, eager);
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,190 @@
+// The `lethe run` driver (see pipeline.h). Optional stages are compiled in when their area's
+// sources are part of the build (LETHE_PIPELINE_HAS_* from src/pipeline/sources.cmake).
+#include "pipeline/pipeline.h"
+
+#include <torch/cuda.h>
+
+#include <chrono>
+
+#include "core/error.h"
+#include "core/json_io.h"
+#include "core/progress.h"
+#include "core/runtime.h"
+#include "core/sha256.h"
+#include "io/model_path.h"
+#include "pipeline/run_config.h"
+#include "pipeline/stages.h"
+#include "train/config_file.h"
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace lethe::pipeline {
+
+std::vector<std::string> available_stages() {
+  std::vector<std::string> out = {"data", "finetune", "retain_only", "eval"};
+#if LETHE_PIPELINE_HAS_UNLEARN
+  out.insert(out.end(), {"unlearn", "relearn"});
+#endif
+#if LETHE_PIPELINE_HAS_QUANT
+  out.push_back("quantize");
+#endif
+#if LETHE_PIPELINE_HAS_ANALYSIS
+  out.push_back("repr");
+#endif
+#if LETHE_PIPELINE_HAS_PLOTS
+  out.push_back("report");
+#endif
+  return out;
+}
+
+static StageOutcome unavailable(const std::string& name, const std::string& why) {
+  StageOutcome o;
+  o.name = name;
+  o.status = "unavailable";
+  o.detail = why;
+  return o;
+}
+
+static std::string hashes(std::initializer_list<const StageOutcome*> stages) {
+  std::string text;
+  for (const auto* s : stages) text += s->name + ":" + s->outputs_sha256 + ";";
+  return core::sha256_hex(text);
+}
+
+RunSummary run_pipeline(const RunOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  json config = resolve_run_config(options.config_file, options.quick);
+  if (options.model) config["model"] = *options.model;
+  if (config["device"] == "auto") config["device"] = torch::cuda::is_available() ? "cuda" : "cpu";
+
+  RunContext ctx;
+  ctx.run_dir = options.out;
+  ctx.config = config;
+  ctx.model = config["model"].get<std::string>();
+  const std::string hint =
+      "; build lethe's base model with `lethe pretrain --config configs/pretrain_lethe_base.yaml`, "
+      "or set model: in the config (or --model)";
+  fs::path model_folder;
+  try {
+    model_folder = io::resolve_model_path(ctx.model);
+  } catch (const std::exception& e) {
+    LETHE_FAIL("model '", ctx.model, "' not found (", e.what(), ")", hint);
+  }
+  LETHE_CHECK(fs::exists(model_folder / "config.json"), "model '", ctx.model,
+              "': no config.json in ", model_folder.string(), hint);
+  ctx.model_sha256 = model_fingerprint(ctx.model);
+  fs::create_directories(ctx.run_dir);
+  train::write_config_file(ctx.run_dir / "config.yaml", config);
+  core::seed_everything(config["seed"].get<uint64_t>());
+
+  RunSummary summary;
+  summary.run_dir = ctx.run_dir;
+  const auto available = available_stages();
+  auto has = [&](const std::string& s) {
+    return std::find(available.begin(), available.end(), s) != available.end();
+  };
+  const std::vector<std::string> order = {"data",    "finetune", "retain_only", "unlearn", "eval",
+                                          "relearn", "quantize", "repr",        "report"};
+  core::Progress progress("run", static_cast<int64_t>(order.size()));
+  auto record = [&](StageOutcome outcome) {
+    summary.stages.push_back(outcome);
+    progress.update(static_cast<int64_t>(summary.stages.size()),
+                    outcome.name + " " + outcome.status);
+    return outcome;
+  };
+  auto not_built = [](const std::string& area) {
+    return "stage unavailable: its library (src/" + area + ") is not in this build";
+  };
+
+  const auto data = record(stage_data(ctx));
+  const auto finetune = record(stage_finetune(ctx, data.outputs_sha256, false));
+  const auto retain = record(stage_finetune(ctx, data.outputs_sha256, true));
+  std::vector<std::string> unlearned;
+  StageOutcome unlearn;
+  if (has("unlearn"))
+    unlearn = record(stage_unlearn(ctx, hashes({&data, &finetune}), &unlearned));
+  else
+    unlearn = record(unavailable("unlearn", not_built("train/unlearn")));
+  const auto eval =
+      record(stage_eval(ctx, hashes({&data, &finetune, &retain, &unlearn}), unlearned));
+  const std::string eval_sha = hashes({&data, &finetune, &retain, &unlearn, &eval});
+
+  // After the evaluation a failing stage is reported and the others still run.
+  auto guarded = [&](const std::string& name, const std::function<StageOutcome()>& body) {
+    try {
+      return record(body());
+    } catch (const std::exception& e) {
+      StageOutcome o;
+      o.name = name;
+      o.status = "failed";
+      o.detail = e.what();
+      ++summary.failed;
+      return record(o);
+    }
+  };
+  const char* no_models = "stage unavailable: no unlearned models (the unlearn stage did not run)";
+  StageOutcome relearn, quantize, repr;
+  if (!has("relearn"))
+    relearn = record(unavailable("relearn", not_built("train/relearn")));
+  else if (unlearned.empty())
+    relearn = record(unavailable("relearn", no_models));
+  else
+    relearn = guarded("relearn", [&] { return stage_relearn(ctx, eval_sha, unlearned); });
+  if (!has("quantize"))
+    quantize = record(unavailable("quantize", not_built("quant")));
+  else if (unlearned.empty())
+    quantize = record(unavailable("quantize", no_models));
+  else
+    quantize = guarded("quantize", [&] { return stage_quantize(ctx, eval_sha, unlearned); });
+  if (!has("repr"))
+    repr = record(unavailable("repr", not_built("analysis")));
+  else if (unlearned.empty())
+    repr = record(unavailable("repr", no_models));
+  else
+    repr = guarded("repr", [&] { return stage_repr(ctx, eval_sha, unlearned); });
+  if (has("report"))
+    guarded("report", [&] {
+      return stage_plots(ctx, hashes({&eval, &relearn, &quantize, &repr}));
+    });
+  else
+    record(unavailable("report", not_built("report")));
+  // Audit records (report/audit.h) are written by `lethe audit`, not by the run (yet).
+  progress.finish();
+
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const fs::path eval_file = ctx.run_dir / "results" / "eval_results.json";
+  if (fs::exists(eval_file)) summary.rows = summary_rows(core::read_json(eval_file));
+  if (fs::exists(ctx.run_dir / "report.html")) summary.report = ctx.run_dir / "report.html";
+
+  json run = {{"seed", config["seed"]},
+              {"profile", options.quick ? "quick" : "default"},
+              {"config_file", options.config_file ? options.config_file->string() : ""},
+              {"lethe_version", LETHE_VERSION},
+              {"seconds", summary.seconds},
+              {"stages", json::array()}};
+  for (const auto& s : summary.stages)
+    run["stages"].push_back(
+        {{"name", s.name}, {"status", s.status}, {"detail", s.detail}, {"seconds", s.seconds}});
+  core::write_json(ctx.run_dir / "run.json", run);
+  return summary;
+}
+
+std::string format_run_summary(const RunSummary& summary) {
+  std::string out = "stages:\n";
+  char line[1024];
+  for (const auto& s : summary.stages) {
+    std::snprintf(line, sizeof line, "  %-12s %-11s %7s  %s\n", s.name.c_str(), s.status.c_str(),
+                  s.status == "done" ? core::format_duration(s.seconds).c_str() : "",
+                  s.detail.c_str());
+    out += line;
+  }
+  out += "\n" + format_summary(summary.rows);
+  out += "\nrun folder: " + summary.run_dir.string() + " (" +
+         core::format_duration(summary.seconds) + ")\n";
+  out += summary.report.empty() ? "report: unavailable (no report.html in this build)\n"
+                                : "report: " + summary.report.string() + "\n";
+  return out;
+}
+
+}  // namespace lethe::pipeline

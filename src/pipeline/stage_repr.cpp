@@ -1,0 +1,53 @@
+// The representation analysis stage (analysis/repr_run.h): per-layer drift of the unlearned models'
+// hidden states from the fine-tuned model's, logit lens and linear probe.
+#include "analysis/repr_run.h"
+#include "core/error.h"
+#include "pipeline/stages.h"
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace lethe::pipeline {
+
+StageOutcome stage_repr(const RunContext& ctx, const std::string& inputs_sha,
+                        const std::vector<std::string>& unlearned) {
+  json section = ctx.config["repr"];
+  const auto selected = select_models(section.value("models", json("all")), unlearned, ctx.config);
+  section.erase("models");
+  std::vector<std::string> layers = {"last", "middle", "all"};
+  if (section.contains("layers")) layers = section["layers"].get<std::vector<std::string>>();
+  StageSpec spec{"repr",
+                 {"results/repr_results.json"},
+                 {{"inputs", inputs_sha}, {"repr", section}, {"models", selected}}};
+  for (const auto& l : layers)
+    if (l != "all") spec.outputs.push_back("results/repr_results_" + l + ".json");
+  return run_stage(ctx.run_dir, spec, [&](const fs::path& tmp) {
+    analysis::ReprConfig config;
+    config.model = ctx.model;
+    config.reference_adapter = model_dir(ctx, "finetuned").string();
+    for (const auto& n : selected) {
+      config.adapters.push_back(model_dir(ctx, n).string());
+      config.names.push_back(n);
+    }
+    config.data = (ctx.run_dir / "data").string();
+    config.out = (tmp / "results" / "repr_results.json").string();
+    config.layers = layers;
+    config.dtype = ctx.config["dtype"];
+    config.device = ctx.config["device"];
+    for (auto it = section.begin(); it != section.end(); ++it) {
+      const auto& k = it.key();
+      if (k == "limit")
+        config.limit = it.value();
+      else if (k == "batch_size")
+        config.batch_size = it.value();
+      else
+        LETHE_CHECK(k == "layers", "config repr: unknown key '", k,
+                    "' (valid: layers limit batch_size models)");
+    }
+    fs::create_directories(tmp / "results");
+    analysis::run_repr(config);
+    return std::to_string(selected.size()) + " models, layers " + json(layers).dump();
+  });
+}
+
+}  // namespace lethe::pipeline

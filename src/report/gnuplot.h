@@ -1,0 +1,36 @@
+// Line and bar charts drawn by gnuplot (a subprocess running a generated script) as PNG and SVG,
+// with the data written next to them (.dat for gnuplot, .csv for anything else) so users can
+// replot.
+#pragma once
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace lethe::report {
+
+struct Series {
+  std::string label;
+  std::vector<double> x;  // lines: x values; bars: ignored
+  std::vector<double> y;  // lines: one per x; bars: one per category
+};
+
+struct Chart {
+  std::string name;  // file stem: NAME.png, NAME.svg, NAME.dat, NAME.csv, NAME.gp
+  std::string title;
+  std::string xlabel;
+  std::string ylabel;
+  bool bars = false;                    // clustered bars over `categories` instead of lines
+  std::vector<std::string> categories;  // bars only
+  std::vector<Series> series;
+  bool diagonal = false;  // draws y = x (ROC chance line)
+  std::string note;       // one-line caption for the report
+};
+
+// Writes NAME.{dat,csv,gp} into `dir` and runs gnuplot for NAME.png and NAME.svg; throws
+// lethe::Error with gnuplot's message when it fails or produces no file.
+void render_chart(const Chart& chart, const std::filesystem::path& dir);
+
+// Path of the gnuplot binary (LETHE_GNUPLOT or "gnuplot").
+std::string gnuplot_binary();
+
+}  // namespace lethe::report

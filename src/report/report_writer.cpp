@@ -1,0 +1,395 @@
+// HTML + Markdown rendering of a run's results; every string from the results is escaped.
+#include "report/report_writer.h"
+
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "report/plots.h"
+
+namespace lethe::report {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string fmt(const std::optional<double>& v, int digits = 3) {
+  if (!v || !std::isfinite(*v)) return "–";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, *v);
+  return buf;
+}
+
+std::string fmt_sci(const std::optional<double>& v) {
+  if (!v || !std::isfinite(*v)) return "–";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, (*v != 0 && std::fabs(*v) < 1e-3) ? "%.2e" : "%.3f", *v);
+  return buf;
+}
+
+std::string base64(const std::string& data) {
+  static const char* table = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((data.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < data.size(); i += 3) {
+    const uint32_t n =
+        (uint8_t(data[i]) << 16) | (uint8_t(data[i + 1]) << 8) | uint8_t(data[i + 2]);
+    for (int k = 3; k >= 0; --k) out += table[(n >> (6 * k)) & 63];
+  }
+  if (i < data.size()) {
+    uint32_t n = uint8_t(data[i]) << 16;
+    if (i + 1 < data.size()) n |= uint8_t(data[i + 1]) << 8;
+    out += table[(n >> 18) & 63];
+    out += table[(n >> 12) & 63];
+    out += i + 1 < data.size() ? table[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+const std::map<std::string, std::string>& method_notes() {
+  static const std::map<std::string, std::string> notes = {
+      {"grad_ascent", "Gradient ascent: maximises the loss on the forget set (Jang et al. 2023)."},
+      {"grad_diff",
+       "Gradient difference: ascent on the forget set plus descent on the retain set (Liu et al. "
+       "2022)."},
+      {"ga_kl",
+       "Gradient ascent with a KL term keeping retain predictions close to the fine-tuned model."},
+      {"npo",
+       "Negative preference optimisation: a bounded, DPO-like loss on forget answers only (Zhang "
+       "et al. 2024)."},
+      {"npo_gd", "NPO plus a retain-set cross-entropy term."},
+      {"npo_kl", "NPO plus a KL term on the retain set."},
+      {"simnpo", "SimNPO: reference-free, length-normalised NPO (Fan et al. 2024)."},
+      {"dpo", "DPO with refusals as preferred answers and the forget answers as rejected ones."},
+      {"idk_dpo", "DPO towards 'I don't know' answers on the forget set."},
+      {"rmu",
+       "Representation misdirection: pushes a middle layer's activations on forget data to a "
+       "random direction (Li et al. 2024)."},
+      {"rt", "Refusal training: fine-tuning on refusals for forget questions."},
+      {"task_vector",
+       "Task-vector negation: subtracts the fine-tuning delta learned on the forget set (Ilharco "
+       "et al. 2023)."},
+      {"finetuned", "The model fine-tuned on forget + retain: the starting point of unlearning."},
+      {"retain_only",
+       "The gold standard: fine-tuned on the retain set only, never saw the forget set."},
+      {"base", "The base model without any adapter."}};
+  return notes;
+}
+
+const SummaryRow* row_named(const std::vector<SummaryRow>& rows, const std::string& method) {
+  for (const auto& r : rows)
+    if (r.method == method) return &r;
+  return nullptr;
+}
+
+}  // namespace
+
+std::string html_escape(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string markdown_escape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (std::string("|*_`[]<>\\#").find(c) != std::string::npos) out += '\\';
+    out += c == '\n' ? ' ' : c;
+  }
+  return out;
+}
+
+std::vector<SummaryRow> summary_rows(const RunResults& run) {
+  std::vector<SummaryRow> rows;
+  for (const auto& m : run.models) {
+    SummaryRow r;
+    r.model = m.name;
+    r.method = m.method;
+    r.intensity = m.intensity;
+    if (m.aggregates) {
+      const json& a = *m.aggregates;
+      r.retain_correlated = number_at(a, "retain_correlated/rouge_l_recall");
+      r.retain_other = number_at(a, "retain_other/rouge_l_recall");
+      r.retain_gap = number_at(a, "retain_gap/rouge_l_recall");
+      if (!r.retain_gap && r.retain_correlated && r.retain_other)
+        r.retain_gap = *r.retain_other - *r.retain_correlated;
+      r.forget_rouge_l = number_at(a, "forget/rouge_l_recall");
+      r.forget_truth_ratio = number_at(a, "forget/truth_ratio");
+      r.forget_quality = number_at(a, "forget_quality");
+      r.model_utility = number_at(a, "model_utility");
+    }
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+std::vector<std::string> key_findings(const RunResults& run, const std::vector<SummaryRow>& rows) {
+  std::vector<std::string> out;
+  const SummaryRow* ft = row_named(rows, "finetuned");
+  const SummaryRow* gold = row_named(rows, "retain_only");
+  if (ft && gold && ft->forget_rouge_l && gold->forget_rouge_l)
+    out.push_back("The fine-tuned model answers forget questions with ROUGE-L " +
+                  fmt(ft->forget_rouge_l, 2) +
+                  "; the retain-only model, which never saw them, with " +
+                  fmt(gold->forget_rouge_l, 2) + ".");
+  // For each method, its heaviest configuration against the fine-tuned model.
+  std::map<std::string, const SummaryRow*> heaviest;
+  std::map<std::string, double> heaviest_x;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& m = run.models[i];
+    if (m.method == "finetuned" || m.method == "retain_only" || m.method == "base") continue;
+    const double x = m.epochs ? *m.epochs : intensity_rank(m.intensity);
+    if (!heaviest.count(m.method) || heaviest_x[m.method] < x) {
+      heaviest[m.method] = &rows[i];
+      heaviest_x[m.method] = x;
+    }
+  }
+  const SummaryRow* best = nullptr;
+  for (const auto& [method, r] : heaviest) {
+    if (!r->forget_rouge_l) continue;
+    std::string s = "Heaviest " + method + " (" + r->model + ")";
+    if (ft && ft->forget_rouge_l)
+      s += " reduced forget ROUGE-L from " + fmt(ft->forget_rouge_l, 2) + " to " +
+           fmt(r->forget_rouge_l, 2);
+    else
+      s += " reached forget ROUGE-L " + fmt(r->forget_rouge_l, 2);
+    if (ft && ft->retain_correlated && ft->retain_other && r->retain_correlated &&
+        r->retain_other) {
+      const double drop_corr = *ft->retain_correlated - *r->retain_correlated;
+      const double drop_other = *ft->retain_other - *r->retain_other;
+      char buf[160];
+      std::snprintf(buf, sizeof buf,
+                    " while correlated retain dropped %.2f %s than other retain (%.2f vs %.2f)",
+                    std::fabs(drop_corr - drop_other), drop_corr >= drop_other ? "more" : "less",
+                    drop_corr, drop_other);
+      s += buf;
+    }
+    if (r->model_utility) s += "; model utility " + fmt(r->model_utility, 2);
+    out.push_back(s + ".");
+    if (!best || (r->forget_quality &&
+                  (!best->forget_quality || *r->forget_quality > *best->forget_quality)))
+      best = r;
+  }
+  if (best && best->forget_quality)
+    out.push_back("Highest forget quality (KS test p-value against the retain-only model): " +
+                  best->model + " at " + fmt_sci(best->forget_quality) +
+                  (*best->forget_quality >= 0.05 ? " (indistinguishable at 5%)."
+                                                 : " (still distinguishable at 5%)."));
+  for (const auto& [label, r] : run.relearn) {
+    if (!r.is_object() || !r.contains("steps") || !r["steps"].is_array() || r["steps"].empty())
+      continue;
+    const json& first = r["steps"].front();
+    const json& last = r["steps"].back();
+    auto a = number_at(first, "forget_rouge_l"), b = number_at(last, "forget_rouge_l");
+    if (a && b) {
+      std::string s = "Relearning on " + label + ": forget ROUGE-L went from " + fmt(a, 2) +
+                      " to " + fmt(b, 2) + " in " + fmt(number_at(last, "step"), 0) + " steps";
+      if (auto rec = number_at(last, "recovery_rouge_l"))
+        s += " (" + fmt(*rec * 100, 0) + "% of the fine-tuned level)";
+      out.push_back(s + ".");
+    }
+  }
+  return out;
+}
+
+std::string summary_text(const std::vector<SummaryRow>& rows) {
+  size_t width = 5;
+  for (const auto& r : rows) width = std::max(width, r.model.size());
+  std::ostringstream out;
+  char buf[512];
+  std::snprintf(buf, sizeof buf, "%-*s %9s %9s %7s %9s %8s %10s %8s\n", static_cast<int>(width),
+                "model", "corr_ret", "oth_ret", "gap", "forget_RL", "truth_r", "forget_q",
+                "utility");
+  out << buf;
+  for (const auto& r : rows) {
+    std::snprintf(buf, sizeof buf, "%-*s %9s %9s %7s %9s %8s %10s %8s\n", static_cast<int>(width),
+                  r.model.c_str(), fmt(r.retain_correlated).c_str(), fmt(r.retain_other).c_str(),
+                  fmt(r.retain_gap).c_str(), fmt(r.forget_rouge_l).c_str(),
+                  fmt(r.forget_truth_ratio).c_str(), fmt_sci(r.forget_quality).c_str(),
+                  fmt(r.model_utility).c_str());
+    out << buf;
+  }
+  return out.str();
+}
+
+ReportOutput write_report(const fs::path& run_dir, const ReportOptions& options) {
+  RunResults run = read_run(run_dir);
+  ReportOutput result;
+  result.html = options.out_html.empty() ? run_dir / "report.html" : options.out_html;
+  result.markdown = fs::path(result.html).replace_extension(".md");
+  const fs::path plots_dir = options.plots_dir.empty() ? run.results_dir : options.plots_dir;
+  result.rows = summary_rows(run);
+  result.missing = run.missing;
+
+  std::vector<std::string> skipped;
+  std::vector<Chart> charts = build_charts(run, &skipped);
+  if (options.plots)
+    for (const auto& c : charts) render_chart(c, plots_dir);
+  for (const auto& s : skipped) result.missing.push_back("plot " + s);
+  const auto findings = key_findings(run, result.rows);
+
+  std::set<std::string> methods;
+  for (const auto& r : result.rows) methods.insert(r.method);
+
+  std::ostringstream h, md;
+  h << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>lethe report: "
+    << html_escape(run_dir.filename().string()) << "</title>\n<style>\n"
+    << "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}\n"
+    << "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:4px 8px}\n"
+    << "td.num{text-align:right;font-family:monospace}th{background:#eee}\n"
+    << "img{max-width:100%;border:1px solid #ddd}figure{margin:1.5em "
+       "0}pre{background:#f6f6f6;padding:1em;overflow:auto}\n"
+    << ".missing{color:#a40}\n</style></head>\n<body>\n";
+  h << "<h1>lethe unlearning report</h1>\n<p>Run directory: <code>" << html_escape(run_dir.string())
+    << "</code></p>\n";
+  md << "# lethe unlearning report\n\nRun directory: `" << run_dir.string() << "`\n\n";
+
+  h << "<h2>Summary</h2>\n";
+  md << "## Summary\n\n";
+  if (result.rows.empty()) {
+    h << "<p class=\"missing\">No evaluation results (results/eval_results.json).</p>\n";
+    md << "No evaluation results (results/eval_results.json).\n\n";
+  } else {
+    const char* headers[] = {"model",
+                             "method",
+                             "retain ROUGE-L (correlated)",
+                             "retain ROUGE-L (other)",
+                             "gap (other − correlated)",
+                             "forget ROUGE-L",
+                             "forget truth ratio",
+                             "forget quality",
+                             "model utility"};
+    h << "<table id=\"summary\">\n<tr>";
+    md << "|";
+    for (const char* t : headers) {
+      h << "<th>" << html_escape(t) << "</th>";
+      md << " " << t << " |";
+    }
+    h << "</tr>\n";
+    md << "\n|";
+    for (size_t i = 0; i < std::size(headers); ++i) md << (i < 2 ? "---|" : "---:|");
+    md << "\n";
+    for (const auto& r : result.rows) {
+      const std::string cells[] = {fmt(r.retain_correlated),  fmt(r.retain_other),
+                                   fmt(r.retain_gap),         fmt(r.forget_rouge_l),
+                                   fmt(r.forget_truth_ratio), fmt_sci(r.forget_quality),
+                                   fmt(r.model_utility)};
+      h << "<tr><td>" << html_escape(r.model) << "</td><td>" << html_escape(r.method) << "</td>";
+      md << "| " << markdown_escape(r.model) << " | " << markdown_escape(r.method) << " |";
+      for (const auto& c : cells) {
+        h << "<td class=\"num\">" << c << "</td>";
+        md << " " << c << " |";
+      }
+      h << "</tr>\n";
+      md << "\n";
+    }
+    h << "</table>\n";
+    md << "\n";
+  }
+
+  h << "<h2>Key findings</h2>\n<ul>\n";
+  md << "## Key findings\n\n";
+  for (const auto& f : findings) {
+    h << "<li>" << html_escape(f) << "</li>\n";
+    md << "- " << markdown_escape(f) << "\n";
+  }
+  if (findings.empty()) {
+    h << "<li>No findings: the results needed for them are missing.</li>\n";
+    md << "- No findings: the results needed for them are missing.\n";
+  }
+  h << "</ul>\n";
+  md << "\n";
+
+  h << "<h2>Plots</h2>\n";
+  md << "## Plots\n\n";
+  for (const auto& c : charts) {
+    if (!options.plots) break;
+    const fs::path png = plots_dir / (c.name + ".png");
+    result.images.push_back(png);
+    h << "<figure id=\"plot-" << html_escape(c.name) << "\"><img alt=\"" << html_escape(c.title)
+      << "\" src=\"data:image/png;base64," << base64(core::read_file(png)) << "\">\n<figcaption>"
+      << html_escape(c.title) << ". " << html_escape(c.note) << " Data: <code>"
+      << html_escape(c.name) << ".csv</code>, SVG: <code>" << html_escape(c.name)
+      << ".svg</code>.</figcaption></figure>\n";
+    const fs::path rel = fs::relative(png, fs::absolute(result.markdown).parent_path());
+    md << "### " << markdown_escape(c.title) << "\n\n![" << markdown_escape(c.title) << "]("
+       << rel.generic_string() << ")\n\n"
+       << markdown_escape(c.note) << "\n\n";
+  }
+  if (charts.empty() || !options.plots) {
+    h << "<p class=\"missing\">No plots.</p>\n";
+    md << "No plots.\n\n";
+  }
+
+  h << "<h2>Methods</h2>\n<dl>\n";
+  md << "## Methods\n\n";
+  for (const auto& m : methods) {
+    auto it = method_notes().find(m);
+    const std::string note = it == method_notes().end() ? "(no description)" : it->second;
+    h << "<dt><code>" << html_escape(m) << "</code></dt><dd>" << html_escape(note) << "</dd>\n";
+    md << "- `" << m << "`: " << markdown_escape(note) << "\n";
+  }
+  h << "</dl>\n";
+  md << "\n";
+
+  h << "<h2>Missing pieces</h2>\n";
+  md << "## Missing pieces\n\n";
+  if (result.missing.empty()) {
+    h << "<p>None: every expected result file was found.</p>\n";
+    md << "None: every expected result file was found.\n\n";
+  } else {
+    h << "<ul id=\"missing\">\n";
+    for (const auto& m : result.missing) {
+      h << "<li class=\"missing\">" << html_escape(m) << "</li>\n";
+      md << "- " << markdown_escape(m) << "\n";
+    }
+    h << "</ul>\n";
+    md << "\n";
+  }
+
+  h << "<h2>Configuration</h2>\n";
+  md << "## Configuration\n\n";
+  std::string config = run.config_text;
+  if (config.empty() && run.eval.is_object() && run.eval.contains("config"))
+    config = run.eval["config"].dump(2);
+  if (config.empty()) {
+    h << "<p class=\"missing\">No configuration found.</p>\n";
+    md << "No configuration found.\n\n";
+  } else {
+    h << "<pre>" << html_escape(config) << "</pre>\n";
+    md << "```\n" << config << "\n```\n\n";
+  }
+  h << "<p><small>Generated by lethe " << LETHE_VERSION << ".</small></p>\n</body></html>\n";
+  core::write_file_atomic(result.html, h.str());
+  core::write_file_atomic(result.markdown, md.str());
+  return result;
+}
+
+}  // namespace lethe::report

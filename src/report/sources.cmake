@@ -1,0 +1,9 @@
+list(APPEND LETHE_SOURCES
+  src/report/results_reader.cpp
+  src/report/gnuplot.cpp
+  src/report/plots.cpp
+  src/report/report_writer.cpp
+  src/report/audit.cpp
+)
+list(APPEND LETHE_CLI_SOURCES src/cli/cmd_report.cpp src/cli/cmd_audit.cpp)
+list(APPEND LETHE_COMMANDS report audit)

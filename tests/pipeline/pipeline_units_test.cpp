@@ -1,0 +1,170 @@
+// `lethe run` building blocks: config profiles and validation, resumable atomic stages, the summary
+// table, and the command's one-line errors.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "core/json_io.h"
+#include "expect_close.h"
+#include "pipeline/run_config.h"
+#include "pipeline/stage.h"
+#include "pipeline/summary.h"
+#include "train/config_file.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace lethe;
+
+static std::string repo_file(const std::string& rel) {
+  return std::string(LETHE_SOURCE_DIR) + "/" + rel;
+}
+
+TEST(PipelineConfig, ShippedYamlProfilesMatchTheBuiltInOnes) {
+  // configs/default.yaml documents the built-in default; configs/quick.yaml is default + --quick.
+  EXPECT_EQ(train::read_config_file(repo_file("configs/default.yaml")),
+            pipeline::default_run_config());
+  EXPECT_EQ(pipeline::merge_config(pipeline::default_run_config(),
+                                   train::read_config_file(repo_file("configs/quick.yaml"))),
+            pipeline::resolve_run_config(std::nullopt, true));
+  const json qwen = pipeline::resolve_run_config(
+      fs::path(repo_file("configs/qwen2.5-1.5b-instruct.yaml")), false);
+  EXPECT_EQ(qwen["model"], "Qwen/Qwen2.5-1.5B-Instruct");
+  EXPECT_EQ(qwen["dtype"], "bfloat16");
+  EXPECT_EQ(qwen["finetune"]["lora"]["r"], 8);
+}
+
+TEST(PipelineConfig, MergeReplacesMethodTablesAndMergesSections) {
+  const json merged = pipeline::merge_config(
+      pipeline::default_run_config(),
+      json::parse(R"({"unlearn": {"methods": {"npo": {"beta": 0.2}}, "learning_rate": 2e-5}})"));
+  EXPECT_EQ(merged["unlearn"]["methods"].size(), 1u);
+  EXPECT_EQ(merged["unlearn"]["methods"]["npo"]["beta"], 0.2);
+  EXPECT_EQ(merged["unlearn"]["learning_rate"], 2e-5);
+  EXPECT_EQ(merged["unlearn"]["intensities"]["heavy"], 20);  // untouched keys stay
+  EXPECT_EQ(merged["finetune"]["lora"]["r"], 8);
+}
+
+TEST(PipelineConfig, BadFilesGiveOneLineErrorsNamingFileAndKey) {
+  const fs::path dir = test::make_temp_dir("pipeline_config");
+  core::write_file_atomic(dir / "typo.yaml", "seed: 1\nfinetun:\n  epochs: 2\n");
+  try {
+    pipeline::resolve_run_config(dir / "typo.yaml", false);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("typo.yaml"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("'finetun'"), std::string::npos) << e.what();
+  }
+  core::write_file_atomic(dir / "bad.yaml", "unlearn:\n  intensities: {light: 0}\n");
+  EXPECT_THROW(pipeline::resolve_run_config(dir / "bad.yaml", false), Error);
+  core::write_file_atomic(dir / "empty.yaml", "unlearn:\n  methods: {}\n");
+  EXPECT_THROW(pipeline::resolve_run_config(dir / "empty.yaml", false), Error);
+  fs::remove_all(dir);
+}
+
+TEST(PipelineStage, ReusesWhenKeyAndOutputsMatchAndRerunsOtherwise) {
+  const fs::path run = test::make_temp_dir("pipeline_stage");
+  int calls = 0;
+  pipeline::StageSpec spec{"s", {"results/a.json", "models/x"}, {{"lr", 1e-4}}};
+  auto body = [&](const fs::path& tmp) {
+    ++calls;
+    core::write_json(tmp / "results" / "a.json", json{{"calls", calls}});
+    core::write_file_atomic(tmp / "models" / "x" / "w.txt", "weights");
+    return std::string("ok");
+  };
+  auto first = pipeline::run_stage(run, spec, body);
+  EXPECT_EQ(first.status, "done");
+  EXPECT_EQ(calls, 1);
+  EXPECT_TRUE(fs::exists(run / "results" / "a.json"));
+  EXPECT_TRUE(fs::exists(run / "models" / "x" / "w.txt"));
+  EXPECT_FALSE(fs::exists(run / "stages" / "s.partial"));
+  const auto mtime = fs::last_write_time(run / "results" / "a.json");
+
+  auto second = pipeline::run_stage(run, spec, body);
+  EXPECT_EQ(second.status, "reused");
+  EXPECT_EQ(second.outputs_sha256, first.outputs_sha256);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(fs::last_write_time(run / "results" / "a.json"), mtime);
+
+  spec.key["lr"] = 2e-4;  // config changed
+  EXPECT_EQ(pipeline::run_stage(run, spec, body).status, "done");
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(core::read_json(run / "results" / "a.json")["calls"], 2);
+
+  core::write_file_atomic(run / "models" / "x" / "w.txt", "edited");  // output changed on disk
+  EXPECT_EQ(pipeline::run_stage(run, spec, body).status, "done");
+  EXPECT_EQ(calls, 3);
+  EXPECT_EQ(core::read_file(run / "models" / "x" / "w.txt"), "weights");
+  fs::remove_all(run);
+}
+
+TEST(PipelineStage, AnInterruptedStageLeavesNoOutputAndNoRecord) {
+  const fs::path run = test::make_temp_dir("pipeline_stage_fail");
+  pipeline::StageSpec spec{"s", {"results/a.json"}, {{"k", 1}}};
+  EXPECT_THROW(pipeline::run_stage(run, spec,
+                                   [](const fs::path& tmp) -> std::string {
+                                     core::write_json(tmp / "results" / "a.json", json::object());
+                                     LETHE_FAIL("killed");
+                                   }),
+               Error);
+  EXPECT_FALSE(fs::exists(run / "results" / "a.json"));
+  EXPECT_TRUE(pipeline::read_stage_done(run, "s").is_null());
+  // A body that forgets an output is an error naming it, and nothing is recorded.
+  try {
+    pipeline::run_stage(run, spec, [](const fs::path&) { return std::string(); });
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("results/a.json"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(pipeline::read_stage_done(run, "s").is_null());
+  // The next run starts clean from the partial folder and succeeds.
+  auto ok = pipeline::run_stage(run, spec, [](const fs::path& tmp) {
+    core::write_json(tmp / "results" / "a.json", json{{"ok", true}});
+    return std::string("fine");
+  });
+  EXPECT_EQ(ok.status, "done");
+  EXPECT_EQ(pipeline::read_stage_done(run, "s")["detail"], "fine");
+  fs::remove_all(run);
+}
+
+TEST(PipelineSummary, RowsComeFromTheEvaluationAggregates) {
+  const json eval = json::parse(R"({"models": {
+    "finetuned": {"aggregates": {"forget": {"rouge_l_recall": 0.9, "truth_ratio": 0.4},
+                                 "retain_correlated": {"rouge_l_recall": 0.8},
+                                 "retain_other": {"rouge_l_recall": 0.85},
+                                 "retain_gap": {"rouge_l_recall": 0.05},
+                                 "model_utility": 0.5, "forget_quality": 1e-5}},
+    "unlearn_npo_heavy": {"aggregates": {"forget": {"rouge_l_recall": 0.1},
+                                         "retain_correlated": {"rouge_l_recall": 0.3},
+                                         "retain_other": {"rouge_l_recall": 0.6}}}}})");
+  const auto rows = pipeline::summary_rows(eval);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].model, "finetuned");
+  EXPECT_DOUBLE_EQ(rows[0].forget_rouge_l, 0.9);
+  EXPECT_DOUBLE_EQ(rows[0].forget_quality, 1e-5);
+  EXPECT_DOUBLE_EQ(rows[1].retain_gap, 0.3);  // other - correlated when the file has no gap
+  EXPECT_TRUE(std::isnan(rows[1].model_utility));
+  const std::string table = pipeline::format_summary(rows);
+  EXPECT_NE(table.find("unlearn_npo_heavy"), std::string::npos);
+  EXPECT_NE(table.find("0.900"), std::string::npos);
+  EXPECT_NE(table.find("1.00e-05"), std::string::npos);
+}
+
+TEST(PipelineCommand, MissingModelAndBadConfigAreOneLineErrors) {
+  const fs::path dir = test::make_temp_dir("pipeline_cli");
+  std::string output;
+  EXPECT_EQ(test::run_lethe("--quiet run --quick --model " + (dir / "nope").string() + " --out " +
+                                (dir / "run").string(),
+                            &output),
+            1);
+  EXPECT_NE(output.find("lethe pretrain"), std::string::npos) << output;
+  EXPECT_EQ(std::count(output.begin(), output.end(), '\n'), 1) << output;
+  core::write_file_atomic(dir / "c.yaml", "eval: [1, 2]\n");
+  EXPECT_EQ(test::run_lethe(
+                "run --config " + (dir / "c.yaml").string() + " --out " + (dir / "run").string(),
+                &output),
+            1);
+  EXPECT_NE(output.find("'eval' must be a mapping"), std::string::npos) << output;
+  fs::remove_all(dir);
+}

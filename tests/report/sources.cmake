@@ -1,0 +1,4 @@
+list(APPEND LETHE_TEST_SOURCES
+  tests/report/report_test.cpp
+  tests/report/audit_test.cpp
+)
