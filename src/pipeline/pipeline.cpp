@@ -21,6 +21,30 @@ using json = nlohmann::json;
 
 namespace lethe::pipeline {
 
+// The optional stages of this build: null when their area's sources are not compiled in.
+#if LETHE_PIPELINE_HAS_UNLEARN
+constexpr auto* unlearn_fn = &stage_unlearn;
+constexpr auto* relearn_fn = &stage_relearn;
+#else
+constexpr decltype(&stage_unlearn) unlearn_fn = nullptr;
+constexpr decltype(&stage_relearn) relearn_fn = nullptr;
+#endif
+#if LETHE_PIPELINE_HAS_QUANT
+constexpr auto* quantize_fn = &stage_quantize;
+#else
+constexpr decltype(&stage_quantize) quantize_fn = nullptr;
+#endif
+#if LETHE_PIPELINE_HAS_ANALYSIS
+constexpr auto* repr_fn = &stage_repr;
+#else
+constexpr decltype(&stage_repr) repr_fn = nullptr;
+#endif
+#if LETHE_PIPELINE_HAS_PLOTS
+constexpr auto* report_fn = &stage_plots;
+#else
+constexpr decltype(&stage_plots) report_fn = nullptr;
+#endif
+
 std::vector<std::string> available_stages() {
   std::vector<std::string> out = {"data", "finetune", "retain_only", "eval"};
 #if LETHE_PIPELINE_HAS_UNLEARN
@@ -103,7 +127,7 @@ RunSummary run_pipeline(const RunOptions& options) {
   std::vector<std::string> unlearned;
   StageOutcome unlearn;
   if (has("unlearn"))
-    unlearn = record(stage_unlearn(ctx, hashes({&data, &finetune}), &unlearned));
+    unlearn = record(unlearn_fn(ctx, hashes({&data, &finetune}), &unlearned));
   else
     unlearn = record(unavailable("unlearn", not_built("train/unlearn")));
   const auto eval =
@@ -130,23 +154,21 @@ RunSummary run_pipeline(const RunOptions& options) {
   else if (unlearned.empty())
     relearn = record(unavailable("relearn", no_models));
   else
-    relearn = guarded("relearn", [&] { return stage_relearn(ctx, eval_sha, unlearned); });
+    relearn = guarded("relearn", [&] { return relearn_fn(ctx, eval_sha, unlearned); });
   if (!has("quantize"))
     quantize = record(unavailable("quantize", not_built("quant")));
   else if (unlearned.empty())
     quantize = record(unavailable("quantize", no_models));
   else
-    quantize = guarded("quantize", [&] { return stage_quantize(ctx, eval_sha, unlearned); });
+    quantize = guarded("quantize", [&] { return quantize_fn(ctx, eval_sha, unlearned); });
   if (!has("repr"))
     repr = record(unavailable("repr", not_built("analysis")));
   else if (unlearned.empty())
     repr = record(unavailable("repr", no_models));
   else
-    repr = guarded("repr", [&] { return stage_repr(ctx, eval_sha, unlearned); });
+    repr = guarded("repr", [&] { return repr_fn(ctx, eval_sha, unlearned); });
   if (has("report"))
-    guarded("report", [&] {
-      return stage_plots(ctx, hashes({&eval, &relearn, &quantize, &repr}));
-    });
+    guarded("report", [&] { return report_fn(ctx, hashes({&eval, &relearn, &quantize, &repr})); });
   else
     record(unavailable("report", not_built("report")));
   // Audit records (report/audit.h) are written by `lethe audit`, not by the run (yet).

@@ -241,6 +241,14 @@ void collect_quant(const json& v, const std::string& path, std::vector<QuantRow>
     if (b && a) rows.push_back({path.empty() ? "model" : path, *b, *a});
     return;
   }
+  // quantize-eval's layout (src/quant/quantize_eval.cpp):
+  // SCHEME.recovery.forget_rouge_l_recall.{before,after}
+  if (auto b = number_at(v, "recovery/forget_rouge_l_recall/before")) {
+    if (auto a = number_at(v, "recovery/forget_rouge_l_recall/after")) {
+      rows.push_back({path.empty() ? "model" : path, *b, *a});
+      return;
+    }
+  }
   if (auto b = first_number(v, {"forget_rouge_l_before"})) {
     if (auto a = first_number(v, {"forget_rouge_l_after"})) {
       rows.push_back({path.empty() ? "model" : path, *b, *a});
@@ -248,7 +256,8 @@ void collect_quant(const json& v, const std::string& path, std::vector<QuantRow>
     }
   }
   for (const auto& [k, x] : v.items())
-    if (k != "config" && k != "hashes" && k != "layers" && k != "per_layer")
+    if (k != "config" && k != "hashes" && k != "layers" && k != "per_layer" && k != "full" &&
+        k != "aggregates" && k != "summary" && k != "quantization")
       collect_quant(x,
                     path.empty() || k == "models" || k == "schemes" || k == "results"
                         ? (k == "models" || k == "schemes" || k == "results" ? path : k)

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <set>
 
@@ -66,9 +68,15 @@ bool schedule_shares_epochs(const TrainOptions& o) {
 }  // namespace
 
 std::string format_sweep_number(double value) {
-  char text[64];
-  std::snprintf(text, sizeof text, "%g", value);
-  std::string s = text;
+  // The shortest text that reads back as `value`; scientific below 0.01 (1e-4, 2.5e-5).
+  const bool scientific = value != 0.0 && std::fabs(value) < 0.01;
+  std::string s;
+  for (int precision = 0; precision <= 17; ++precision) {
+    char text[64];
+    std::snprintf(text, sizeof text, scientific ? "%.*e" : "%.*g", precision, value);
+    s = text;
+    if (std::strtod(text, nullptr) == value) break;
+  }
   const auto e = s.find('e');
   if (e == std::string::npos) return s;
   std::string mantissa = s.substr(0, e), exponent = s.substr(e + 1);

@@ -79,9 +79,11 @@ TEST(AnalysisLogitLens, LastLayerEqualsModelSoftmax) {
               (p > p[tgt[b].item<int64_t>()]).sum().item<int64_t>() + 1);
   }
   // The model's argmax has rank 1 at the last layer.
-  const torch::Tensor top = out.logits[0][6].argmax();
-  const auto lens_top = logit_lens(m, out.hidden_states, torch::tensor({6}), top.reshape({1}));
+  const torch::Tensor top = torch::stack({out.logits[0][6].argmax(), out.logits[1][3].argmax()});
+  const auto lens_top = logit_lens(m, out.hidden_states, pos, top);
   EXPECT_EQ(lens_top.rank[2][0].item<int64_t>(), 1);
+  EXPECT_EQ(lens_top.rank[2][1].item<int64_t>(), 1);
+  EXPECT_THROW(logit_lens(m, out.hidden_states, torch::tensor({6}), tgt), Error);
   // An intermediate layer goes through the final norm: check layer 1 by hand.
   const torch::Tensor h1 = m->decoder()->norm->forward(out.hidden_states[1][0][6]);
   const torch::Tensor p1 = torch::softmax(m->lm_head_forward(h1).to(torch::kFloat64), -1);

@@ -10,6 +10,7 @@
 #include "io/checkpoint.h"
 #include "model/lora.h"
 #include "text/bpe_trainer.h"
+#include "text/tokenizer.h"
 
 namespace lethe::test {
 

@@ -128,6 +128,26 @@ TEST(ReportPlots, RocCurveIsExact) {
   EXPECT_CLOSE("tpr tie", tpr, std::vector<double>({0, 1}), 1e-12);
 }
 
+TEST(ReportPlots, QuantizeEvalLayoutGivesRecoveryBars) {
+  RunResults run;
+  const json rec = {{"recovery",
+                     {{"forget_rouge_l_recall", {{"before", 0.1}, {"after", 0.4}}},
+                      {"forget_truth_ratio", {{"before", 0.5}, {"after", 0.6}}}}},
+                    {"aggregates", {{"forget", {{"rouge_l_recall", 0.4}}}}}};
+  run.quantize = {
+      {"models",
+       {{"ga", {{"full", {{"aggregates", json::object()}}}, {"schemes", {{"int8", rec}}}}}}}};
+  std::vector<std::string> skipped;
+  const auto charts = build_charts(run, &skipped);
+  const Chart* q = nullptr;
+  for (const auto& c : charts)
+    if (c.name == "quantization_recovery") q = &c;
+  ASSERT_NE(q, nullptr);
+  ASSERT_EQ(q->categories, std::vector<std::string>({"ga/int8"}));
+  EXPECT_DOUBLE_EQ(q->series[0].y[0], 0.1);
+  EXPECT_DOUBLE_EQ(q->series[1].y[0], 0.4);
+}
+
 TEST(ReportPlots, LayerDriftReadsLayerObjects) {
   const json entry = {
       {"layers",

@@ -153,7 +153,7 @@ TEST(Distributed, DataParallelGradientsEqualTheWholeBatch) {
           io::load_safetensors(dir / ("rank" + std::to_string(rank) + ".safetensors"));
       for (const auto& [name, p] : model::lora_parameters(m))
         EXPECT_CLOSE(objective + " rank " + std::to_string(rank) + " " + name, grads.at(name),
-                     p.grad(), 1e-7, 1e-5);
+                     p.grad(), 1e-5, 1e-4);
     }
     fs::remove_all(dir);
   }
