@@ -72,10 +72,7 @@ void add_finetune_command(CLI::App& app) {
         "export the adapter after these epochs (out/epoch-N), e.g. 5,10,20");
   cmd->callback([state] {
     apply_global_options();
-    nlohmann::json config = state->config_file.empty()
-                                ? nlohmann::json::object()
-                                : train::read_config_file(state->config_file);
-    state->overrides.apply(config);
+    nlohmann::json config = state->overrides.resolve(state->config_file);
     train::FinetuneConfig resolved;
     train::finetune_config_from_json(
         config, resolved, state->config_file.empty() ? "finetune options" : state->config_file);

@@ -56,10 +56,7 @@ void add_pretrain_command(CLI::App& app) {
         "> 0: resumable checkpoint every N steps");
   cmd->callback([state] {
     apply_global_options();
-    nlohmann::json config = state->config_file.empty()
-                                ? nlohmann::json::object()
-                                : train::read_config_file(state->config_file);
-    state->overrides.apply(config);
+    nlohmann::json config = state->overrides.resolve(state->config_file);
     train::PretrainConfig resolved;
     train::pretrain_config_from_json(
         config, resolved, state->config_file.empty() ? "pretrain options" : state->config_file);

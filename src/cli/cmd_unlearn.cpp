@@ -93,10 +93,7 @@ void add_unlearn_command(CLI::App& app) {
         "> 0: resumable checkpoint every N steps");
   cmd->callback([state] {
     apply_global_options();
-    nlohmann::json config = state->config_file.empty()
-                                ? nlohmann::json::object()
-                                : train::read_config_file(state->config_file);
-    state->overrides.apply(config);
+    nlohmann::json config = state->overrides.resolve(state->config_file);
     for (const auto& text : state->params) {
       const auto [name, value] = parse_param(text);
       config["params"][name] = value;

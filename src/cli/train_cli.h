@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "train/config_file.h"
+
 namespace lethe::cli {
 
 class ConfigOverrides {
@@ -29,6 +31,14 @@ class ConfigOverrides {
                                                  : "LIST";
       e.option = app.add_option(name, *e.text, help)->capture_default_str()->type_name(type);
     }
+  }
+
+  // The resolved config: the YAML/JSON file (if any) with the given options applied on top.
+  nlohmann::json resolve(const std::string& config_file) const {
+    nlohmann::json config =
+        config_file.empty() ? nlohmann::json::object() : train::read_config_file(config_file);
+    apply(config);
+    return config;
   }
 
   // Applies the given options onto `config`; throws CLI::ValidationError-like lethe errors via
