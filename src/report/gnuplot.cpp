@@ -2,6 +2,7 @@
 #include "report/gnuplot.h"
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <iomanip>
