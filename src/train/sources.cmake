@@ -1,6 +1,7 @@
 list(APPEND LETHE_SOURCES
   src/data/batching.cpp
   src/train/adamw.cpp
+  src/train/autocast.cpp
   src/train/config_file.cpp
   src/train/finetune.cpp
   src/train/lr_schedule.cpp

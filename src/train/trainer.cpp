@@ -16,6 +16,8 @@
 #include "io/safetensors.h"
 #include "model/lora.h"
 #include "objectives/methods.h"
+#include "train/autocast.h"
+#include "train/distributed.h"
 
 namespace lethe::train {
 
@@ -53,6 +55,7 @@ json train_options_to_json(const TrainOptions& o) {
   j["grad_accum"] = o.grad_accum;
   j["max_grad_norm"] = o.max_grad_norm;
   j["group_by_length"] = o.group_by_length;
+  j["autocast"] = o.autocast;
   j["seed"] = o.seed;
   j["trainable_layers"] = o.trainable_layers;
   j["save_every_steps"] = o.save_every_steps;
@@ -142,7 +145,10 @@ void train_options_from_json(const json& j, TrainOptions& o, const std::string& 
       o.group_by_length = get_as<bool>(value, key, where);
     else if (key == "seed")
       o.seed = get_as<uint64_t>(value, key, where);
-    else if (key == "trainable_layers")
+    else if (key == "autocast") {
+      o.autocast = get_as<std::string>(value, key, where);
+      parse_autocast(o.autocast);
+    } else if (key == "trainable_layers")
       o.trainable_layers = int_list(value, key, where);
     else if (key == "save_every_steps")
       o.save_every_steps = get_as<int64_t>(value, key, where);
@@ -211,10 +217,29 @@ std::string options_fingerprint(const TrainOptions& options, const NamedParamete
   return core::sha256_hex(j.dump());
 }
 
-// Token log-probs of every example of one side, no grad, in batches (the reference pass).
+// Token log-probs of every example of one side, no grad, in batches (the reference pass). With a
+// process group each rank scores its share of the examples and one all-reduce assembles them.
 std::vector<torch::Tensor> reference_logprobs(model::CausalLM& model,
                                               const std::vector<data::Example>& examples,
-                                              int64_t batch_size, int64_t pad_id) {
+                                              int64_t batch_size, int64_t pad_id,
+                                              ProcessGroup* group) {
+  if (group && group->world_size() > 1) {
+    const auto [begin, end] =
+        rank_slice(static_cast<int64_t>(examples.size()), group->rank(), group->world_size());
+    const std::vector<data::Example> mine(examples.begin() + begin, examples.begin() + end);
+    const auto scored = mine.empty() ? std::vector<torch::Tensor>()
+                                     : reference_logprobs(model, mine, batch_size, pad_id, nullptr);
+    std::vector<int64_t> offsets = {0};
+    for (const auto& e : examples) offsets.push_back(offsets.back() + e.length());
+    std::vector<torch::Tensor> flat = {torch::zeros({offsets.back()}, torch::kFloat32)};
+    for (int64_t i = begin; i < end; ++i)
+      flat[0].narrow(0, offsets[i], examples[i].length()).copy_(scored[i - begin]);
+    group->all_reduce_sum(flat);
+    std::vector<torch::Tensor> result;
+    for (size_t i = 0; i < examples.size(); ++i)
+      result.push_back(flat[0].narrow(0, offsets[i], examples[i].length()).clone());
+    return result;
+  }
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> result(examples.size());
   std::vector<int64_t> lengths;
@@ -242,6 +267,32 @@ torch::Tensor gather_reference(const std::vector<torch::Tensor>& cache, const da
     out[b].narrow(0, 0, row.size(0)).copy_(row);
   }
   return out;
+}
+
+// Data parallel: this rank's rows [begin, end) of a batch, collated alone (unset when empty).
+struct RankRows {
+  int64_t begin = 0, end = 0;
+  std::optional<data::Batch> local;
+};
+
+RankRows rank_rows(const data::Batch& batch, const std::vector<data::Example>& examples,
+                   int64_t pad_id, const ProcessGroup& group) {
+  RankRows rows;
+  std::tie(rows.begin, rows.end) = rank_slice(batch.size(), group.rank(), group.world_size());
+  if (rows.end > rows.begin)
+    rows.local = data::collate(
+        examples,
+        std::vector<int64_t>(batch.indices.begin() + rows.begin, batch.indices.begin() + rows.end),
+        pad_id);
+  return rows;
+}
+
+// [b, t, ...] -> [b, T, ...], zero-padded along the token axis (differentiable).
+torch::Tensor pad_tokens(const torch::Tensor& x, int64_t T) {
+  if (x.size(1) == T) return x;
+  auto shape = x.sizes().vec();
+  shape[1] = T - x.size(1);
+  return torch::cat({x, torch::zeros(shape, x.options().requires_grad(false))}, 1);
 }
 
 void swap_params(const NamedParameters& params, std::map<std::string, torch::Tensor>& other) {
@@ -331,7 +382,8 @@ std::string format_status(int64_t epoch, int64_t epochs, double loss, double tok
 }  // namespace
 
 TrainResult train(model::CausalLM& model, TrainTarget target, const TrainData& data,
-                  const TrainOptions& options, const fs::path& out_dir, bool resume) {
+                  const TrainOptions& options, const fs::path& out_dir, bool resume,
+                  ProcessGroup* group) {
   using clock = std::chrono::steady_clock;
   const auto t_start = clock::now();
   const objectives::ObjectiveSpec& spec = objectives::find_objective(options.objective);
@@ -340,6 +392,12 @@ TrainResult train(model::CausalLM& model, TrainTarget target, const TrainData& d
   const bool use_retain = objectives::requires_retain(spec, params);
   const bool use_preferred = spec.needs_preferred;
   const bool use_hidden = spec.needs_hidden_states;
+  // Data parallel: every rank runs this same loop on the same batches, forwards its rows of each,
+  // gathers the other ranks' log-probs (constants) and evaluates the objective on the whole batch;
+  // the sum of the ranks' gradients is then the whole batch's gradient for any objective. Only
+  // rank 0 writes files.
+  const bool parallel = group && group->world_size() > 1;
+  const bool writer = !group || group->rank() == 0;
 
   // ---- inputs checked before anything is written
   LETHE_CHECK(!data.forget.empty(), options.objective, ": the ",
@@ -412,6 +470,18 @@ TrainResult train(model::CausalLM& model, TrainTarget target, const TrainData& d
   const std::string fingerprint =
       core::sha256_hex(options_fingerprint(options, trainable) + data_fingerprint(data));
   const auto device = model->parameters().front().device();
+  const auto autocast_dtype = parse_autocast(options.autocast);
+  // The hidden-state entries the objective reads (decoder layer l is entry l + 1).
+  std::vector<int64_t> hidden_entries;
+  if (use_hidden) {
+    const int64_t n_entries = model->config().num_hidden_layers + 1;
+    if (spec.hidden_layers) {
+      for (int64_t l : spec.hidden_layers(params))
+        if (l >= 0 && l + 1 < n_entries) hidden_entries.push_back(l + 1);
+    } else {
+      for (int64_t e = 0; e < n_entries; ++e) hidden_entries.push_back(e);
+    }
+  }
 
   // ---- output folder: fresh or resumed
   Checkpointer checkpoints{out_dir / "checkpoints"};
@@ -457,8 +527,21 @@ TrainResult train(model::CausalLM& model, TrainTarget target, const TrainData& d
       if (message.rfind("cannot resume", 0) == 0) throw;
       LETHE_FAIL(where, ": ", message);
     }
+  }
+  if (parallel) {
+    // Also the barrier before rank 0 writes anything: every rank has checked the folder.
+    double checksum = 0.0;
+    for (const auto& [name, p] : trainable)
+      checksum += p.detach().to(torch::kFloat64).sum().item<double>();
+    check_same_across_ranks(
+        *group, {{"options and data fingerprint",
+                  static_cast<double>(std::stoull(fingerprint.substr(0, 10), nullptr, 16))},
+                 {"resumed step", static_cast<double>(step)},
+                 {"trainable parameter checksum", checksum}});
+  }
+  if (writer && resume_from) {
     truncate_metrics(metrics_path, step);
-  } else {
+  } else if (writer) {
     fs::create_directories(checkpoints.dir);
     if (fs::exists(metrics_path)) fs::remove(metrics_path);  // a resume that found no checkpoint
   }
@@ -497,7 +580,7 @@ TrainResult train(model::CausalLM& model, TrainTarget target, const TrainData& d
         if (options.reference == ReferenceModel::adapter_disabled) disabled.emplace(model);
         auto pack = [&](const char* side, const std::vector<data::Example>& examples,
                         std::vector<torch::Tensor>& into) {
-          into = reference_logprobs(model, examples, options.batch_size, data.pad_id);
+          into = reference_logprobs(model, examples, options.batch_size, data.pad_id, group);
           to_store[side] = torch::cat(into);
         };
         pack("forget", data.forget, reference.forget);
@@ -510,7 +593,7 @@ TrainResult train(model::CausalLM& model, TrainTarget target, const TrainData& d
           to_store["initial." + name] = reference.initial[name];
         }
       }
-      io::write_safetensors(reference_path, to_store);
+      if (writer) io::write_safetensors(reference_path, to_store);
     }
   }
 
@@ -531,13 +614,14 @@ TrainResult train(model::CausalLM& model, TrainTarget target, const TrainData& d
                   {"total_steps", total_steps},
                   {"fingerprint", fingerprint},
                   {"format", "lethe-trainer-1"}};
+    if (!writer) return;
     checkpoints.save(trainable, optimizer, state);
     checkpoints.prune(options.keep_checkpoints);
   };
 
   data::BatchPlanOptions retain_plan_options = plan_options;
   // Hidden states of the reference model (no grad, eval mode) for one batch.
-  auto reference_hidden = [&](const data::Batch& batch) {
+  auto frozen_hidden = [&](const data::Batch& batch) {
     torch::NoGradGuard no_grad;
     model->eval();
     model::ForwardOptions forward;
@@ -556,6 +640,25 @@ TrainResult train(model::CausalLM& model, TrainTarget target, const TrainData& d
     model->train();
     return hidden;
   };
+  // The same for the whole batch; data parallel: this rank's rows, the entries the objective reads
+  // gathered from every rank.
+  auto reference_hidden = [&](const data::Batch& batch,
+                              const std::vector<data::Example>& examples) {
+    if (!parallel) return frozen_hidden(batch);
+    const RankRows rows = rank_rows(batch, examples, data.pad_id, *group);
+    const int64_t T = batch.ids.size(1);
+    std::vector<torch::Tensor> local;
+    std::vector<torch::Tensor> hidden;
+    if (rows.local) hidden = frozen_hidden(*rows.local);
+    for (int64_t e : hidden_entries)
+      local.push_back(rows.local ? pad_tokens(hidden.at(e), T)
+                                 : torch::zeros({0, T, model->config().hidden_size},
+                                                model->parameters().front().options()));
+    auto whole = gather_rows(*group, local, rows.begin, batch.size());
+    std::vector<torch::Tensor> entries(model->config().num_hidden_layers + 1);
+    for (size_t i = 0; i < hidden_entries.size(); ++i) entries[hidden_entries[i]] = whole[i];
+    return entries;
+  };
   while (!done_already && epoch < epochs_total && step < total_steps && !stopped) {
     const auto plan = data::plan_epoch(forget_lengths, plan_options, options.seed, epoch);
     std::vector<std::vector<int64_t>> retain_plan;
@@ -573,17 +676,50 @@ TrainResult train(model::CausalLM& model, TrainTarget target, const TrainData& d
       std::map<std::string, double> parts_sum;
       int64_t tokens = 0;
       for (; micro < group_end; ++micro) {
-        // Dropout draws from the global generator, seeded per micro-batch so a resumed run matches.
-        torch::manual_seed(
-            data::derive_seed(options.seed, 3, static_cast<uint64_t>(epoch * n_micro + micro)));
+        // Dropout draws from the global generator, seeded per micro-batch so a resumed run matches
+        // (and per rank: the ranks' rows get independent masks).
+        const uint64_t micro_seed =
+            data::derive_seed(options.seed, 3, static_cast<uint64_t>(epoch * n_micro + micro));
+        torch::manual_seed(parallel && group->rank() > 0
+                               ? data::derive_seed(micro_seed, 4, group->rank())
+                               : micro_seed);
         objectives::ObjectiveInputs inputs;
-        auto to_side = [&](const data::Batch& batch, const std::vector<torch::Tensor>& ref_cache,
+        auto to_side = [&](const data::Batch& batch, const std::vector<data::Example>& examples,
+                           const std::vector<torch::Tensor>& ref_cache,
                            objectives::SideLogprobs& side) {
           tokens += batch.n_tokens;
-          auto ids = batch.ids.to(device), attention = batch.attention_mask.to(device);
           side.loss_mask = batch.loss_mask.to(device);
-          side.logp_token = model::token_logprobs(model, ids, attention, side.loss_mask,
-                                                  use_hidden ? &side.hidden_states : nullptr);
+          if (!parallel) {
+            auto ids = batch.ids.to(device), attention = batch.attention_mask.to(device);
+            side.logp_token = model::token_logprobs(model, ids, attention, side.loss_mask,
+                                                    use_hidden ? &side.hidden_states : nullptr);
+          } else {
+            // This rank's rows through the model, the other ranks' rows gathered: [B, T] (+ the
+            // hidden-state entries the objective reads, [B, T, C]).
+            const RankRows rows = rank_rows(batch, examples, data.pad_id, *group);
+            const int64_t T = batch.ids.size(1);
+            std::vector<torch::Tensor> local, hidden;
+            if (rows.local) {
+              local.push_back(pad_tokens(
+                  model::token_logprobs(
+                      model, rows.local->ids.to(device), rows.local->attention_mask.to(device),
+                      rows.local->loss_mask.to(device), use_hidden ? &hidden : nullptr),
+                  T));
+              for (int64_t e : hidden_entries) local.push_back(pad_tokens(hidden.at(e), T));
+            } else {
+              local.push_back(torch::zeros({0, T}, torch::dtype(torch::kFloat32).device(device)));
+              for (size_t i = 0; i < hidden_entries.size(); ++i)
+                local.push_back(torch::zeros({0, T, model->config().hidden_size},
+                                             model->parameters().front().options()));
+            }
+            auto whole = gather_rows(*group, local, rows.begin, batch.size());
+            side.logp_token = whole[0];
+            if (use_hidden) {
+              side.hidden_states.assign(model->config().num_hidden_layers + 1, torch::Tensor());
+              for (size_t i = 0; i < hidden_entries.size(); ++i)
+                side.hidden_states[hidden_entries[i]] = whole[i + 1];
+            }
+          }
           if (!ref_cache.empty()) {
             side.logp_ref_token = gather_reference(ref_cache, batch).to(device);
             side.logp_ref = (side.logp_ref_token * side.loss_mask).sum(1);
@@ -597,23 +733,29 @@ TrainResult train(model::CausalLM& model, TrainTarget target, const TrainData& d
               data::collate(data.retain, retain_plan[micro % retain_plan.size()], data.pad_id);
           // The frozen model's hidden states (RMU), before any forward that autograd records: the
           // initial-weights swap below writes the parameters in place.
-          if (use_hidden) inputs.retain.hidden_ref = reference_hidden(retain_batch);
+          if (use_hidden) inputs.retain.hidden_ref = reference_hidden(retain_batch, data.retain);
         }
-        to_side(forget_batch, reference.forget, inputs.forget);
-        if (use_retain) to_side(retain_batch, reference.retain, inputs.retain);
-        if (use_preferred)
-          to_side(data::collate(data.preferred, forget_indices, data.pad_id), reference.preferred,
-                  inputs.preferred);
-        objectives::ObjectiveOutput out = spec.loss(inputs, params);
+        objectives::ObjectiveOutput out;
+        {
+          const AutocastGuard autocast(device, autocast_dtype);
+          to_side(forget_batch, data.forget, reference.forget, inputs.forget);
+          if (use_retain) to_side(retain_batch, data.retain, reference.retain, inputs.retain);
+          if (use_preferred)
+            to_side(data::collate(data.preferred, forget_indices, data.pad_id), data.preferred,
+                    reference.preferred, inputs.preferred);
+          out = spec.loss(inputs, params);
+        }
         LETHE_CHECK(out.loss.defined() && out.loss.numel() == 1, options.objective,
                     ": the objective returned no scalar loss");
         const double loss_value = out.loss.item<double>();
         LETHE_CHECK(std::isfinite(loss_value), options.objective, ": the loss is ", loss_value,
                     " at step ", step + 1, " (lower the learning rate?)");
-        (out.loss / group_size).backward();
+        // A rank with no rows of this micro-batch has no path to the parameters.
+        if (!parallel || out.loss.requires_grad()) (out.loss / group_size).backward();
         loss_sum += loss_value;
         for (const auto& [k, v] : out.parts) parts_sum[k] += v;
       }
+      if (parallel) sum_gradients(*group, trainable);
       const double grad_norm = clip_grad_norm(trainable, options.max_grad_norm);
       const double lr = schedule.lr_at(step);
       optimizer.step(lr);
@@ -626,7 +768,7 @@ TrainResult train(model::CausalLM& model, TrainTarget target, const TrainData& d
       const bool epoch_done = micro >= n_micro;
       const double epoch_position =
           static_cast<double>(epoch) + static_cast<double>(micro) / static_cast<double>(n_micro);
-      if (step % options.log_every == 0 || step == total_steps) {
+      if (writer && (step % options.log_every == 0 || step == total_steps)) {
         json line = {{"step", step}, {"epoch", epoch_position}, {"loss", last_loss}};
         for (const auto& [k, v] : parts_sum) line[k] = v / group_size;
         line["lr"] = lr;
@@ -643,7 +785,8 @@ TrainResult train(model::CausalLM& model, TrainTarget target, const TrainData& d
       if (epoch_done && std::find(options.save_epochs.begin(), options.save_epochs.end(),
                                   epoch + 1) != options.save_epochs.end()) {
         model->eval();
-        write_dir_atomic(out_dir / ("epoch-" + std::to_string(epoch + 1)), target.save_model);
+        if (writer)
+          write_dir_atomic(out_dir / ("epoch-" + std::to_string(epoch + 1)), target.save_model);
         model->train();
         save_state(next_epoch, next_micro);
         saved = true;
@@ -675,7 +818,7 @@ TrainResult train(model::CausalLM& model, TrainTarget target, const TrainData& d
   result.completed = !stopped;
   if (stopped) return result;
   if (!done_already) save_state(epoch, micro);
-  target.save_model(out_dir);
+  if (writer) target.save_model(out_dir);
   progress.finish(format_status(std::min(epoch, epochs_total), epochs_total, last_loss,
                                 result.tokens_per_second));
   return result;

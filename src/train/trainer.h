@@ -18,6 +18,8 @@
 
 namespace lethe::train {
 
+class ProcessGroup;  // train/distributed.h
+
 // Which model supplies logp_ref / logp_ref_token / hidden_ref.
 enum class ReferenceModel {
   initial,          // the model as it is before the first update (for unlearning from a fine-tuned
@@ -41,6 +43,9 @@ struct TrainOptions {
   double max_grad_norm = 1.0;   // <= 0: no clipping
   bool group_by_length = true;  // see data::BatchPlanOptions
   uint64_t seed = 42;           // batch order, LoRA dropout
+  // Mixed precision for the forward pass: "none", "bfloat16" or "float16" (torch.autocast; the
+  // trainable parameters and AdamW state stay float32). Worth it for full-parameter pretraining.
+  std::string autocast = "none";
   // Decoder layers whose parameters train (empty: all trainable parameters). RMU defaults to
   // objectives::rmu_updated_layers(params).
   std::vector<int64_t> trainable_layers;
@@ -59,7 +64,7 @@ struct TrainOptions {
 // keys and bad values naming `where`. Keys: objective, objective_params, reference, learning_rate,
 // lr_scheduler, warmup_steps, warmup_ratio, min_lr_ratio, weight_decay, adam_beta1, adam_beta2,
 // adam_epsilon, epochs, max_steps, batch_size, grad_accum, max_grad_norm, group_by_length, seed,
-// trainable_layers, save_every_steps, save_epochs, keep_checkpoints, log_every.
+// autocast, trainable_layers, save_every_steps, save_epochs, keep_checkpoints, log_every.
 nlohmann::json train_options_to_json(const TrainOptions& options);
 // Applies the keys present in `json` on top of `options`.
 void train_options_from_json(const nlohmann::json& json, TrainOptions& options,
@@ -100,8 +105,14 @@ struct TrainResult {
 // and at the end the model itself (save_model(out_dir)). With `resume`, continues from
 // checkpoints/latest (an error if the checkpoint is corrupt or was made with other options or
 // data); without it, an out_dir that already holds a run is an error (nothing is overwritten).
+// With a process group of world size > 1 the run is data-parallel: every rank is called with the
+// same data, options and starting weights (checked), takes its rows of every micro-batch, and ends
+// with the weights of the single-process run on the whole batches (up to float rounding; LoRA
+// dropout masks differ per rank); only rank 0 writes into out_dir, which a resume reads on every
+// rank (a shared folder).
 TrainResult train(model::CausalLM& model, TrainTarget target, const TrainData& data,
-                  const TrainOptions& options, const std::filesystem::path& out_dir, bool resume);
+                  const TrainOptions& options, const std::filesystem::path& out_dir, bool resume,
+                  ProcessGroup* group = nullptr);
 
 // True when out_dir holds (part of) a training run: metrics.jsonl or checkpoints/.
 bool has_training_run(const std::filesystem::path& out_dir);

@@ -1,5 +1,6 @@
 list(APPEND LETHE_TEST_SOURCES
   tests/model/lora_test.cpp
+  tests/train/autocast_test.cpp
   tests/train/batching_test.cpp
   tests/train/commands_test.cpp
   tests/train/config_file_test.cpp
