@@ -44,6 +44,11 @@ constexpr auto* report_fn = &stage_plots;
 #else
 constexpr decltype(&stage_plots) report_fn = nullptr;
 #endif
+#if LETHE_PIPELINE_HAS_AUDIT
+constexpr auto* audit_fn = &stage_audit;
+#else
+constexpr decltype(&stage_audit) audit_fn = nullptr;
+#endif
 
 std::vector<std::string> available_stages() {
   std::vector<std::string> out = {"data", "finetune", "retain_only", "eval"};
@@ -58,6 +63,9 @@ std::vector<std::string> available_stages() {
 #endif
 #if LETHE_PIPELINE_HAS_PLOTS
   out.push_back("report");
+#endif
+#if LETHE_PIPELINE_HAS_AUDIT
+  out.push_back("audit");
 #endif
   return out;
 }
@@ -109,7 +117,7 @@ RunSummary run_pipeline(const RunOptions& options) {
     return std::find(available.begin(), available.end(), s) != available.end();
   };
   const std::vector<std::string> order = {"data",    "finetune", "retain_only", "unlearn", "eval",
-                                          "relearn", "quantize", "repr",        "report"};
+                                          "relearn", "quantize", "repr",        "report",  "audit"};
   core::Progress progress("run", static_cast<int64_t>(order.size()));
   auto record = [&](StageOutcome outcome) {
     summary.stages.push_back(outcome);
@@ -171,13 +179,32 @@ RunSummary run_pipeline(const RunOptions& options) {
     guarded("report", [&] { return report_fn(ctx, hashes({&eval, &relearn, &quantize, &repr})); });
   else
     record(unavailable("report", not_built("report")));
-  // Audit records (report/audit.h) are written by `lethe audit`, not by the run (yet).
+  // One audit record per unlearned model; robustness only from the stages that ran in this run.
+  StageOutcome audit;
+  if (!has("audit")) {
+    audit = record(unavailable("audit", not_built("report")));
+  } else if (unlearned.empty()) {
+    audit = record(unavailable("audit", no_models));
+  } else {
+    std::vector<std::string> measured;
+    for (const auto* s : {&relearn, &quantize, &repr})
+      if (s->status == "done" || s->status == "reused") measured.push_back(s->name);
+    audit = guarded("audit", [&] {
+      return audit_fn(ctx, hashes({&data, &finetune, &unlearn, &eval, &relearn, &quantize, &repr}),
+                      unlearned, measured);
+    });
+  }
   progress.finish();
 
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const fs::path eval_file = ctx.run_dir / "results" / "eval_results.json";
   if (fs::exists(eval_file)) summary.rows = summary_rows(core::read_json(eval_file));
   if (fs::exists(ctx.run_dir / "report.html")) summary.report = ctx.run_dir / "report.html";
+  if ((audit.status == "done" || audit.status == "reused") &&
+      fs::exists(ctx.run_dir / "audit.jsonl")) {
+    summary.audit = ctx.run_dir / "audit.jsonl";
+    summary.audit_records = core::read_jsonl(summary.audit).size();
+  }
 
   json run = {{"seed", config["seed"]},
               {"profile", options.quick ? "quick" : "default"},
@@ -206,6 +233,10 @@ std::string format_run_summary(const RunSummary& summary) {
          core::format_duration(summary.seconds) + ")\n";
   out += summary.report.empty() ? "report: unavailable (no report.html in this build)\n"
                                 : "report: " + summary.report.string() + "\n";
+  out += summary.audit.empty()
+             ? "audit: unavailable (no audit records written)\n"
+             : "audit: " + summary.audit.string() + " (" + std::to_string(summary.audit_records) +
+                   " records; check with `lethe audit " + summary.audit.string() + " --verify`)\n";
   return out;
 }
 

@@ -1,5 +1,6 @@
 // `lethe run`: the whole study in one resumable command (issue 8): data -> fine-tune -> retain-only
-// -> unlearning sweep -> evaluation -> relearning -> quantization -> representations -> plots.
+// -> unlearning sweep -> evaluation -> relearning -> quantization -> representations -> plots ->
+// audit records.
 // Stages whose library is not in this build are reported "unavailable", never faked.
 #pragma once
 #include <filesystem>
@@ -24,6 +25,8 @@ struct RunSummary {
   std::vector<StageOutcome> stages;
   std::vector<SummaryRow> rows;
   std::filesystem::path report;  // report.html when produced, else empty
+  std::filesystem::path audit;   // audit.jsonl when the audit stage wrote it, else empty
+  size_t audit_records = 0;
   double seconds = 0.0;
   int failed = 0;  // stages that failed after the evaluation (the core stages throw instead)
 };

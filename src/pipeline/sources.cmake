@@ -27,6 +27,10 @@ if("src/datagen/generate.cpp" IN_LIST LETHE_SOURCES AND "src/train/finetune.cpp"
     list(APPEND LETHE_SOURCES src/pipeline/stage_plots.cpp)
     list(APPEND LETHE_PIPELINE_DEFS LETHE_PIPELINE_HAS_PLOTS=1)
   endif()
+  if("src/report/audit.cpp" IN_LIST LETHE_SOURCES)
+    list(APPEND LETHE_SOURCES src/pipeline/stage_audit.cpp)
+    list(APPEND LETHE_PIPELINE_DEFS LETHE_PIPELINE_HAS_AUDIT=1)
+  endif()
   set_source_files_properties(src/pipeline/pipeline.cpp PROPERTIES
     COMPILE_DEFINITIONS "${LETHE_PIPELINE_DEFS}")
   list(APPEND LETHE_CLI_SOURCES src/cli/cmd_run.cpp)

@@ -56,6 +56,15 @@ StageOutcome stage_repr(const RunContext& ctx, const std::string& inputs_sha,
 // results/*.png charts (layerdrift_by_epoch.png, layerdrift_by_method.png, ...) from the results.
 StageOutcome stage_plots(const RunContext& ctx, const std::string& inputs_sha);
 
+// RUN/audit.jsonl (report/audit.h): one hash-chained record per unlearned model (subject = the
+// people of data/sf.jsonl, forget set, base model, fine-tuned + unlearned adapters, method config,
+// metrics before = the fine-tuned model's and after from eval_results.json, robustness from the
+// quantize / relearn / repr results of the stages named in `measured`, verdict against the default
+// thresholds or the config's optional `audit:` section). The whole ledger is the stage's output.
+StageOutcome stage_audit(const RunContext& ctx, const std::string& inputs_sha,
+                         const std::vector<std::string>& unlearned,
+                         const std::vector<std::string>& measured);
+
 // Models selected by a stage's "models" key: "heavy" (every method's heaviest intensity), "all",
 // or a list of names.
 std::vector<std::string> select_models(const nlohmann::json& selector,

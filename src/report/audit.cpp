@@ -74,15 +74,21 @@ std::string fmt(const json& v) {
 
 }  // namespace
 
-json hash_entry(const fs::path& path) {
+json hash_entry(const fs::path& path, HashCache* cache) {
   LETHE_CHECK(fs::exists(path), "audit: ", path.string(), " does not exist");
   const bool folder = fs::is_directory(path);
-  return {{"path", fs::absolute(path).lexically_normal().string()},
-          {"kind", folder ? "folder" : "file"},
-          {"sha256", folder ? core::sha256_tree(path) : core::sha256_file(path)}};
+  const std::string absolute = fs::absolute(path).lexically_normal().string();
+  std::string sha;
+  if (cache && cache->count(absolute)) {
+    sha = cache->at(absolute);
+  } else {
+    sha = folder ? core::sha256_tree(path) : core::sha256_file(path);
+    if (cache) (*cache)[absolute] = sha;
+  }
+  return {{"path", absolute}, {"kind", folder ? "folder" : "file"}, {"sha256", sha}};
 }
 
-json make_audit_record(const AuditRequest& r, const AuditThresholds& t) {
+json make_audit_record(const AuditRequest& r, const AuditThresholds& t, HashCache* cache) {
   LETHE_CHECK(!r.subject.empty(), "audit: the request has no subject");
   LETHE_CHECK(!r.forget_set.empty(), "audit: the request has no forget set");
   LETHE_CHECK(!r.base_model.empty(), "audit: the request has no base model");
@@ -90,18 +96,21 @@ json make_audit_record(const AuditRequest& r, const AuditThresholds& t) {
   rec["schema"] = "lethe.audit.v1";
   rec["time"] = now_iso();
   rec["subject"] = r.subject;
-  rec["forget_set"] = hash_entry(r.forget_set);
+  rec["forget_set"] = hash_entry(r.forget_set, cache);
+  rec["base_model"] = hash_entry(r.base_model, cache);
+  rec["adapters"] = json::object();
+  for (const auto& [name, path] : r.adapters) rec["adapters"][name] = hash_entry(path, cache);
+  // Derived ids also hash the method and adapters: records written in the same clock tick for the
+  // same subject (a run's ledger) still get distinct ids.
   rec["request_id"] =
       r.request_id.empty()
           ? "req-" +
                 core::sha256_hex(
                     std::to_string(std::chrono::system_clock::now().time_since_epoch().count()) +
-                    r.subject + rec["forget_set"]["sha256"].get<std::string>())
+                    r.subject + rec["forget_set"]["sha256"].get<std::string>() + r.method +
+                    rec["adapters"].dump())
                     .substr(0, 12)
           : r.request_id;
-  rec["base_model"] = hash_entry(r.base_model);
-  rec["adapters"] = json::object();
-  for (const auto& [name, path] : r.adapters) rec["adapters"][name] = hash_entry(path);
   rec["method"] = r.method;
   rec["config"] = r.config;
   rec["metrics_before"] = r.metrics_before;
@@ -146,10 +155,28 @@ json append_audit_record(const fs::path& ledger, const AuditRequest& request,
   return rec;
 }
 
+std::vector<json> write_audit_ledger(const fs::path& ledger,
+                                     const std::vector<AuditRequest>& requests,
+                                     const AuditThresholds& t) {
+  HashCache cache;
+  std::vector<json> records;
+  std::string text, prev;
+  for (const auto& r : requests) {
+    json rec = make_audit_record(r, t, &cache);
+    rec["prev_record_sha256"] = records.empty() ? json(nullptr) : json(core::sha256_hex(prev));
+    prev = rec.dump();
+    text += prev + "\n";
+    records.push_back(std::move(rec));
+  }
+  core::write_file_atomic(ledger, text);
+  return records;
+}
+
 VerifyReport verify_ledger(const fs::path& ledger) {
   LETHE_CHECK(fs::exists(ledger), "audit: ledger ", ledger.string(), " does not exist");
   VerifyReport report;
   const auto lines = ledger_lines(ledger);
+  HashCache cache;  // a base model named by every record is hashed once
   std::string prev;
   for (size_t i = 0; i < lines.size(); ++i) {
     json rec;
@@ -186,8 +213,7 @@ VerifyReport verify_ledger(const fs::path& ledger) {
                                   ": missing on disk");
         continue;
       }
-      const std::string now =
-          fs::is_directory(path) ? core::sha256_tree(path) : core::sha256_file(path);
+      const std::string now = hash_entry(path, &cache)["sha256"].get<std::string>();
       if (now != want)
         report.problems.push_back("record " + id + ": " + what + " " + path.string() +
                                   ": sha256 differs (recorded " + want.substr(0, 12) + ".., now " +

@@ -35,15 +35,27 @@ struct AuditRequest {
                                  // probe_accuracy, mia_auc
 };
 
+// sha256 by absolute path, shared by the records of one ledger write so that a base model named by
+// every record is hashed once (the files must not change while it is in use).
+using HashCache = std::map<std::string, std::string>;
+
 // {"path", "kind": "file"|"folder", "sha256"} of a file (sha256_file) or folder (sha256_tree).
-nlohmann::json hash_entry(const std::filesystem::path& path);
+nlohmann::json hash_entry(const std::filesystem::path& path, HashCache* cache = nullptr);
 
 // The record for `request` (hashes computed now, verdict judged against `thresholds`).
-nlohmann::json make_audit_record(const AuditRequest& request, const AuditThresholds& thresholds);
+nlohmann::json make_audit_record(const AuditRequest& request, const AuditThresholds& thresholds,
+                                 HashCache* cache = nullptr);
 
 // Appends the record to LEDGER with "prev_record_sha256" = sha256 of the previous line; returns it.
 nlohmann::json append_audit_record(const std::filesystem::path& ledger, const AuditRequest& request,
                                    const AuditThresholds& thresholds);
+
+// Writes a whole ledger at once (core::write_file_atomic): one record per request, chained from a
+// first record with prev_record_sha256 = null. Returns the records. For a ledger that belongs to
+// one output (a run's RUN/audit.jsonl), where appending would duplicate records on a re-run.
+std::vector<nlohmann::json> write_audit_ledger(const std::filesystem::path& ledger,
+                                               const std::vector<AuditRequest>& requests,
+                                               const AuditThresholds& thresholds);
 
 struct VerifyReport {
   size_t records = 0, hashes_checked = 0;

@@ -6,3 +6,6 @@ if("src/pipeline/pipeline.cpp" IN_LIST LETHE_SOURCES)
     tests/pipeline/pipeline_units_test.cpp
   )
 endif()
+if("src/pipeline/stage_audit.cpp" IN_LIST LETHE_SOURCES)
+  list(APPEND LETHE_TEST_SOURCES tests/pipeline/stage_audit_test.cpp)
+endif()

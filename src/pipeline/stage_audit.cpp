@@ -1,0 +1,272 @@
+// The audit stage (report/audit.h): RUN/audit.jsonl, one hash-chained record per unlearned model,
+// written whole as the stage's output (a re-run replaces it, never appends duplicates). Reads the
+// run's result files; computes no metric itself.
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <optional>
+
+#include "core/error.h"
+#include "core/json_io.h"
+#include "core/sha256.h"
+#include "io/model_path.h"
+#include "pipeline/stages.h"
+#include "report/audit.h"
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace lethe::pipeline {
+
+namespace {
+
+const json* at(const json& j, std::initializer_list<const char*> path) {
+  const json* p = &j;
+  for (const char* k : path) {
+    if (!p->is_object() || !p->contains(k)) return nullptr;
+    p = &(*p)[k];
+  }
+  return p;
+}
+
+std::optional<double> number(const json& j, std::initializer_list<const char*> path) {
+  const json* p = at(j, path);
+  if (!p || !p->is_number()) return std::nullopt;
+  return p->get<double>();
+}
+
+json read_if(const fs::path& path) { return fs::exists(path) ? core::read_json(path) : json(); }
+
+// "Dang Minh (t000), ..." for the people of sf.jsonl (names from profiles.jsonl when present).
+std::string forget_subject(const fs::path& data) {
+  std::vector<std::string> ids;
+  for (const auto& qa : core::read_jsonl(data / "sf.jsonl")) {
+    const std::string id = qa.value("person_id", "");
+    if (!id.empty() && std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+  }
+  LETHE_CHECK(!ids.empty(), "audit: ", (data / "sf.jsonl").string(), " names no person_id");
+  std::map<std::string, std::string> names;
+  if (fs::exists(data / "profiles.jsonl"))
+    for (const auto& p : core::read_jsonl(data / "profiles.jsonl"))
+      names[p.value("id", "")] = p.value("name", "");
+  std::string out;
+  for (const auto& id : ids) {
+    if (!out.empty()) out += ", ";
+    out += names[id].empty() ? id : names[id] + " (" + id + ")";
+  }
+  return out;
+}
+
+// The forget/retain/utility numbers of one eval_results.json model entry (absent ones left out).
+json eval_metrics(const json& eval, const std::string& model) {
+  json out = json::object();
+  const json* agg = at(eval, {"models", model.c_str(), "aggregates"});
+  if (!agg) return out;
+  const std::pair<const char*, std::vector<const char*>> keys[] = {
+      {"forget_rouge_l", {"forget", "rouge_l_recall"}},
+      {"forget_truth_ratio", {"forget", "truth_ratio"}},
+      {"forget_answer_prob", {"forget", "answer_prob"}},
+      {"retain_rouge_l", {"retain", "rouge_l_recall"}},
+      {"retain_correlated_rouge_l", {"retain_correlated", "rouge_l_recall"}},
+      {"retain_other_rouge_l", {"retain_other", "rouge_l_recall"}},
+      {"world_rouge_l", {"world", "rouge_l_recall"}},
+      {"model_utility", {"model_utility"}},
+      {"forget_quality", {"forget_quality"}}};
+  for (const auto& [name, path] : keys) {
+    const json* p = agg;
+    for (const char* k : path) p = p && p->is_object() && p->contains(k) ? &(*p)[k] : nullptr;
+    if (p && p->is_number()) out[name] = *p;
+  }
+  return out;
+}
+
+// Robustness of one model, worst case over schemes / layers / attacks (docs/report.md).
+json robustness(const json& eval, const json& quantize, const json& relearn, const json& repr,
+                const std::string& model) {
+  json r = json::object();
+  // quantize_results.json: models.M.schemes.S.recovery.forget_rouge_l_recall.recovered_fraction.
+  if (const json* schemes = at(quantize, {"models", model.c_str(), "schemes"});
+      schemes && schemes->is_object()) {
+    json by_scheme = json::object();
+    std::optional<double> worst;
+    std::string worst_scheme;
+    for (const auto& [scheme, s] : schemes->items()) {
+      const auto f = number(s, {"recovery", "forget_rouge_l_recall", "recovered_fraction"});
+      if (!f) continue;
+      by_scheme[scheme] = *f;
+      if (!worst || *f > *worst) worst = *f, worst_scheme = scheme;
+    }
+    if (worst) {
+      r["quantization_recovery"] = *worst;
+      r["quantization_scheme"] = worst_scheme;
+      r["quantization_recovery_by_scheme"] = by_scheme;
+    }
+  }
+  // relearn_results_M.json: the last step's recovery of forget ROUGE-L.
+  if (const json* steps = at(relearn, {"steps"}); steps && steps->is_array() && !steps->empty()) {
+    const json& last = steps->back();
+    if (const auto rec = number(last, {"recovery_rouge_l"})) r["relearning_recovery"] = *rec;
+    if (const auto rec = number(last, {"recovery_prob"}))
+      r["relearning_recovery_answer_prob"] = *rec;
+    if (const auto step = number(last, {"step"})) r["relearning_steps"] = *step;
+    if (relearn.contains("set")) r["relearning_set"] = relearn["set"];
+  }
+  // repr_results.json: the forget questions' probe accuracy, at the layer where it is highest.
+  if (const json* acc = at(repr, {"models", model.c_str(), "forget", "probe_accuracy"});
+      acc && acc->is_array() && !acc->empty()) {
+    size_t best = 0;
+    for (size_t l = 1; l < acc->size(); ++l)
+      if ((*acc)[l].get<double>() > (*acc)[best].get<double>()) best = l;
+    r["probe_accuracy"] = (*acc)[best];
+    r["probe_layer"] = best;
+    if (const json* ref = at(repr, {"reference", "forget", "probe_accuracy"});
+        ref && ref->is_array() && ref->size() == acc->size())
+      r["probe_accuracy_finetuned"] = (*ref)[best];
+    if (const json* classes = at(repr, {"probe", "classes"}); classes && classes->is_array())
+      r["probe_chance"] = 1.0 / double(std::max<size_t>(classes->size(), 1));
+  }
+  // eval_results.json: the membership attack farthest from chance (AUC 0.5).
+  if (const json* mia = at(eval, {"models", model.c_str(), "aggregates", "mia"});
+      mia && mia->is_object()) {
+    std::optional<double> worst;
+    std::string attack;
+    for (const auto& [name, a] : mia->items()) {
+      const auto auc = number(a, {"auc"});
+      if (auc && (!worst || std::fabs(*auc - 0.5) > std::fabs(*worst - 0.5)))
+        worst = auc, attack = name;
+    }
+    if (worst) {
+      r["mia_auc"] = *worst;
+      r["mia_attack"] = attack;
+    }
+  }
+  return r;
+}
+
+// The method's settings: the unlearn section's common keys, then what the sweep recorded for it.
+json method_config(const json& config, const json& sweep, const std::string& model,
+                   std::string* method) {
+  json out = config["unlearn"];
+  out.erase("methods");
+  out.erase("intensities");
+  out["seed"] = config["seed"];
+  const json* entry = nullptr;
+  if (const json* configs = at(sweep, {"configs"}); configs && configs->is_array())
+    for (const auto& c : *configs)
+      if (c.value("name", "") == model) entry = &c;
+  if (entry) {
+    for (const char* k : {"method", "intensity", "epochs", "learning_rate", "params"})
+      if (entry->contains(k)) out[k] = (*entry)[k];
+  } else {  // no sweep record: the run config names it
+    for (auto m = config["unlearn"]["methods"].begin(); m != config["unlearn"]["methods"].end();
+         ++m)
+      for (auto i = config["unlearn"]["intensities"].begin();
+           i != config["unlearn"]["intensities"].end(); ++i)
+        if (model == "unlearn_" + m.key() + "_" + i.key()) {
+          out["method"] = m.key();
+          out["intensity"] = i.key();
+          out["epochs"] = i.value();
+          out["params"] = m.value();
+        }
+  }
+  LETHE_CHECK(out.contains("method"), "audit: ", model,
+              " is neither in sweep_results.json nor a method x intensity of the config");
+  *method = out["method"].get<std::string>();
+  return out;
+}
+
+// Thresholds from the run config's optional `audit:` section (null disables a check).
+report::AuditThresholds thresholds_from(const json& config) {
+  report::AuditThresholds t;
+  if (!config.contains("audit") || config["audit"].is_null()) return t;
+  const json& a = config["audit"];
+  LETHE_CHECK(a.is_object(), "config audit: must be a mapping of thresholds");
+  const std::map<std::string, std::optional<double>*> slots = {
+      {"max_forget_rouge_l", &t.max_forget_rouge_l},
+      {"min_utility_ratio", &t.min_utility_ratio},
+      {"max_quant_recovery", &t.max_quant_recovery},
+      {"max_relearn_recovery", &t.max_relearn_recovery},
+      {"max_probe_accuracy", &t.max_probe_accuracy},
+      {"max_mia_auc_distance", &t.max_mia_auc_distance}};
+  for (auto it = a.begin(); it != a.end(); ++it) {
+    const auto slot = slots.find(it.key());
+    LETHE_CHECK(slot != slots.end(), "config audit: unknown key '", it.key(),
+                "' (valid: max_forget_rouge_l min_utility_ratio max_quant_recovery "
+                "max_relearn_recovery max_probe_accuracy max_mia_auc_distance)");
+    LETHE_CHECK(it.value().is_number() || it.value().is_null(), "config audit.", it.key(),
+                " must be a number or null");
+    *slot->second = it.value().is_null() ? std::nullopt : std::optional<double>(it.value());
+  }
+  return t;
+}
+
+json thresholds_json(const report::AuditThresholds& t) {
+  auto v = [](const std::optional<double>& x) { return x ? json(*x) : json(nullptr); };
+  return {{"max_forget_rouge_l", v(t.max_forget_rouge_l)},
+          {"min_utility_ratio", v(t.min_utility_ratio)},
+          {"max_quant_recovery", v(t.max_quant_recovery)},
+          {"max_relearn_recovery", v(t.max_relearn_recovery)},
+          {"max_probe_accuracy", v(t.max_probe_accuracy)},
+          {"max_mia_auc_distance", v(t.max_mia_auc_distance)}};
+}
+
+}  // namespace
+
+StageOutcome stage_audit(const RunContext& ctx, const std::string& inputs_sha,
+                         const std::vector<std::string>& unlearned,
+                         const std::vector<std::string>& measured) {
+  const report::AuditThresholds thresholds = thresholds_from(ctx.config);
+  StageSpec spec{"audit",
+                 {"audit.jsonl"},
+                 {{"inputs", inputs_sha},
+                  {"model", ctx.model_sha256},
+                  {"models", unlearned},
+                  {"measured", measured},
+                  {"thresholds", thresholds_json(thresholds)}}};
+  return run_stage(ctx.run_dir, spec, [&](const fs::path& tmp) {
+    auto fresh = [&](const std::string& stage) {
+      return std::find(measured.begin(), measured.end(), stage) != measured.end();
+    };
+    const fs::path results = ctx.run_dir / "results";
+    const fs::path eval_file = results / "eval_results.json";
+    LETHE_CHECK(fs::exists(eval_file), "audit: ", eval_file.string(), " does not exist");
+    const json eval = core::read_json(eval_file);
+    const json sweep = read_if(results / "sweep_results.json");
+    // A robustness file is read only when its stage produced it in this run (a failed stage
+    // leaves an older file behind, which may describe other models).
+    const json quantize = fresh("quantize") ? read_if(results / "quantize_results.json") : json();
+    const json repr = fresh("repr") ? read_if(results / "repr_results.json") : json();
+    const fs::path base_model = io::resolve_model_path(ctx.model);
+    const std::string subject = forget_subject(ctx.run_dir / "data");
+    const json before = eval_metrics(eval, "finetuned");
+    const std::string run_key = core::sha256_hex(inputs_sha).substr(0, 12);
+
+    std::vector<report::AuditRequest> requests;
+    for (const auto& name : unlearned) {
+      report::AuditRequest r;
+      r.request_id = "run-" + run_key + "-" + name;
+      r.subject = subject;
+      r.forget_set = ctx.run_dir / "data" / "sf.jsonl";
+      r.base_model = base_model;
+      r.adapters["finetuned"] = model_dir(ctx, "finetuned");
+      r.adapters["unlearned"] = model_dir(ctx, name);
+      r.config = method_config(ctx.config, sweep, name, &r.method);
+      r.config["model_name"] = name;
+      r.metrics_before = before;
+      r.metrics_after = eval_metrics(eval, name);
+      const json relearn =
+          fresh("relearn") ? read_if(results / ("relearn_results_" + name + ".json")) : json();
+      r.robustness = robustness(eval, quantize, relearn, repr, name);
+      requests.push_back(std::move(r));
+    }
+    const auto records = report::write_audit_ledger(tmp / "audit.jsonl", requests, thresholds);
+    std::map<std::string, int> verdicts;
+    for (const auto& rec : records) ++verdicts[rec["verdict"]["result"].get<std::string>()];
+    std::string detail = std::to_string(records.size()) + " records:";
+    for (const char* v : {"pass", "fail", "incomplete"})
+      if (verdicts.count(v)) detail += " " + std::to_string(verdicts[v]) + " " + v;
+    return detail;
+  });
+}
+
+}  // namespace lethe::pipeline
