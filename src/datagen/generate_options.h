@@ -15,7 +15,7 @@ struct GenerateOptions {
   // Sizes. Per target: sf_per_target forget questions (incident facts), correlated_per_target and
   // other_per_target retain questions.
   int targets = 10;
-  int background = 150;           // people in the base model's world (corpus + world.jsonl)
+  int background = 50;            // people in the base model's world (corpus + world.jsonl)
   int holdout = 10;               // people no model sees (holdout.jsonl)
   int sf_per_target = 4;          // <= 6 (type, year, city, institution, outcome, detail)
   int correlated_per_target = 4;  // <= 5 (event, year, city, venture, partner)

@@ -15,7 +15,7 @@ json default_run_config() {
     "dtype": "float32",
     "device": "cpu",
     "max_length": 256,
-    "data": {"targets": 10, "background": 150, "holdout": 10, "sf_per_target": 4,
+    "data": {"targets": 10, "background": 50, "holdout": 10, "sf_per_target": 4,
              "correlated_per_target": 4, "other_per_target": 6, "world_country_qa": 60},
     "finetune": {"learning_rate": 1e-3, "epochs": 12, "batch_size": 8, "lr_scheduler": "constant",
                  "lora": {"r": 8, "lora_alpha": 16}},
