@@ -6,7 +6,9 @@
 #include "cli/commands.h"
 #include "cli/train_cli.h"
 #include "core/error.h"
+#include "core/progress.h"
 #include "train/config_file.h"
+#include "train/distributed.h"
 #include "train/finetune.h"
 
 namespace lethe::cli {
@@ -76,10 +78,16 @@ void add_finetune_command(CLI::App& app) {
     train::FinetuneConfig resolved;
     train::finetune_config_from_json(
         config, resolved, state->config_file.empty() ? "finetune options" : state->config_file);
-    auto result = train::run_finetune(resolved, state->resume);
-    std::printf("finetune: %lld steps, final loss %.4f, %.0f tokens/s, %.1fs -> %s\n",
+    // Several processes with RANK/WORLD_SIZE (or SLURM_PROCID/SLURM_NTASKS): data-parallel.
+    const auto group = train::join_process_group_from_env();
+    if (group && group->rank() > 0) core::Progress::set_quiet(true);
+    auto result = train::run_finetune(resolved, state->resume, group.get());
+    if (group && group->rank() > 0) return;
+    std::printf("finetune: %lld steps, final loss %.4f, %.0f tokens/s, %.1fs%s -> %s\n",
                 static_cast<long long>(result.steps), result.final_loss, result.tokens_per_second,
-                result.seconds, resolved.out.c_str());
+                result.seconds,
+                group ? (", " + std::to_string(group->world_size()) + " processes").c_str() : "",
+                resolved.out.c_str());
   });
 }
 

@@ -6,8 +6,10 @@
 #include "cli/commands.h"
 #include "cli/train_cli.h"
 #include "core/error.h"
+#include "core/progress.h"
 #include "objectives/objective.h"
 #include "train/config_file.h"
+#include "train/distributed.h"
 #include "train/unlearn.h"
 
 namespace lethe::cli {
@@ -101,10 +103,18 @@ void add_unlearn_command(CLI::App& app) {
     train::UnlearnConfig resolved = train::default_unlearn_config();
     train::unlearn_config_from_json(
         config, resolved, state->config_file.empty() ? "unlearn options" : state->config_file);
-    auto result = train::run_unlearn(resolved, state->resume);
-    std::printf("unlearn %s: %lld steps, final loss %.4f, %.0f tokens/s, %.1fs -> %s\n",
+    // Bad input fails before waiting for the other processes.
+    train::check_unlearn_config(resolved);
+    // Several processes with RANK/WORLD_SIZE (or SLURM_PROCID/SLURM_NTASKS): data-parallel.
+    const auto group = train::join_process_group_from_env();
+    if (group && group->rank() > 0) core::Progress::set_quiet(true);
+    auto result = train::run_unlearn(resolved, state->resume, group.get());
+    if (group && group->rank() > 0) return;
+    std::printf("unlearn %s: %lld steps, final loss %.4f, %.0f tokens/s, %.1fs%s -> %s\n",
                 resolved.train.objective.c_str(), static_cast<long long>(result.steps),
-                result.final_loss, result.tokens_per_second, result.seconds, resolved.out.c_str());
+                result.final_loss, result.tokens_per_second, result.seconds,
+                group ? (", " + std::to_string(group->world_size()) + " processes").c_str() : "",
+                resolved.out.c_str());
   });
 }
 

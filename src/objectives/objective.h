@@ -1,22 +1,24 @@
-// CONTRACT (written before the implementations): a training objective is a pure function of a batch's
-// log-probabilities (and, for RMU-like methods, hidden states); fine-tuning and every unlearning method
-// differ only in their objective, looked up by name in the explicit registry (objectives/registry.cpp).
-// Shapes: B batch, T tokens, C hidden, L decoder layers.
+// CONTRACT (written before the implementations): a training objective is a pure function of a
+// batch's log-probabilities (and, for RMU-like methods, hidden states); fine-tuning and every
+// unlearning method differ only in their objective, looked up by name in the explicit registry
+// (objectives/registry.cpp). Shapes: B batch, T tokens, C hidden, L decoder layers.
 #pragma once
+#include <torch/torch.h>
+
 #include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
-#include <torch/torch.h>
-
 namespace lethe::objectives {
 
 // One side of a batch (forget, retain, or preferred/rejected answers) after the model ran on it.
 struct SideLogprobs {
-  torch::Tensor logp_token;  // [B, T] log p of each target token, 0 where loss_mask is 0 (differentiable)
-  torch::Tensor loss_mask;   // [B, T] 1 on answer tokens (+ end-of-turn), float
-  torch::Tensor logp_ref;    // [B] cached reference sequence log-prob (sum over answer tokens), or undefined
+  torch::Tensor
+      logp_token;  // [B, T] log p of each target token, 0 where loss_mask is 0 (differentiable)
+  torch::Tensor loss_mask;  // [B, T] 1 on answer tokens (+ end-of-turn), float
+  torch::Tensor
+      logp_ref;  // [B] cached reference sequence log-prob (sum over answer tokens), or undefined
   torch::Tensor logp_ref_token;  // [B, T] cached reference token log-probs (for KL), or undefined
   // When the objective asks for them: L+1 entries [B, T, C] in HF's layout (embeddings, then the
   // output of each decoder layer), so decoder layer l is entry l+1. Entries an objective does not
@@ -41,16 +43,19 @@ struct ObjectiveOutput {
 using ObjectiveParams = std::map<std::string, double>;
 
 struct ObjectiveSpec {
-  std::string name;                     // registry key == CLI value == config value
+  std::string name;  // registry key == CLI value == config value
   std::string description;
   bool needs_retain = false;
-  bool needs_reference = false;         // cached logp_ref / logp_ref_token of the adapter-disabled model
-  bool needs_preferred = false;         // refusal answers for forget questions
-  bool needs_hidden_states = false;     // forget/retain hidden_states, retain hidden_ref (RMU)
+  bool needs_reference = false;  // cached logp_ref / logp_ref_token of the adapter-disabled model
+  bool needs_preferred = false;  // refusal answers for forget questions
+  bool needs_hidden_states = false;  // forget/retain hidden_states, retain hidden_ref (RMU)
+  // With needs_hidden_states: the decoder layers whose outputs (entry l + 1) the loss reads, given
+  // resolved params; data-parallel training exchanges only these between ranks (unset: all).
+  std::function<std::vector<int64_t>(const ObjectiveParams&)> hidden_layers;
   // task_vector: `loss` trains a fresh forget-only LoRA, which is then negated onto the fine-tuned
   // adapter with objectives::negate_task_vector (objectives/task_vector.h).
   bool negates_adapter = false;
-  ObjectiveParams defaults;             // every accepted parameter with its default
+  ObjectiveParams defaults;  // every accepted parameter with its default
   // The parameter weighting the retain term ("retain_weight"; RMU's "alpha"), empty when none: with
   // that weight at 0 the method needs no retain set.
   std::string retain_weight_param;

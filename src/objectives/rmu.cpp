@@ -52,6 +52,9 @@ ObjectiveSpec rmu_objective() {
   spec.defaults = {{"layer", 7.0},   {"num_updated_layers", 3.0}, {"steering_coeff", 20.0},
                    {"alpha", 100.0}, {"forget_weight", 1.0},      {"seed", 0.0}};
   spec.retain_weight_param = "alpha";
+  spec.hidden_layers = [](const ObjectiveParams& p) {
+    return std::vector<int64_t>{static_cast<int64_t>(param(p, "layer"))};
+  };
   spec.check = [](const ObjectiveParams& p) {
     check_integer(p, "layer", "rmu", 0);
     check_integer(p, "num_updated_layers", "rmu", 1);

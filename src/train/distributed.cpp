@@ -1,5 +1,5 @@
-// torchrun / Slurm environment, a c10d ProcessGroupGloo over a TCPStore, and the weighted gradient
-// all-reduce of data-parallel training.
+// torchrun / Slurm environment, a c10d ProcessGroupGloo over a TCPStore, and the collectives of
+// data-parallel training: gradient sums, row gathers, consistency checks.
 #ifndef USE_C10D_GLOO
 #define USE_C10D_GLOO 1
 #endif
@@ -83,7 +83,15 @@ ProcessGroup::ProcessGroup(const DistEnv& env, std::chrono::milliseconds timeout
     store_options.timeout = timeout;
     impl_->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, store_options);
     auto options = c10d::ProcessGroupGloo::Options::create(timeout);
-    options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(env.master_addr));
+    // Gloo binds to a local interface: GLOO_SOCKET_IFNAME when set (as PyTorch), loopback for a
+    // loopback master, else the address this host's name resolves to (multi-node).
+    const bool loopback = env.master_addr == "localhost" || env.master_addr.rfind("127.", 0) == 0;
+    if (const char* ifname = std::getenv("GLOO_SOCKET_IFNAME"))
+      options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
+    else if (loopback)
+      options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(env.master_addr));
+    else
+      options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
     impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(
         impl_->store, static_cast<int>(env.rank), static_cast<int>(env.world_size), options);
   } catch (const Error&) {
@@ -98,9 +106,17 @@ ProcessGroup::ProcessGroup(const DistEnv& env, std::chrono::milliseconds timeout
 ProcessGroup::~ProcessGroup() = default;
 
 void ProcessGroup::all_reduce_sum(std::vector<torch::Tensor>& tensors) {
+  LETHE_CHECK(tensors.size() == 1, "all_reduce_sum: one tensor per call, got ", tensors.size());
   c10d::AllreduceOptions options;
   options.reduceOp = c10d::ReduceOp::SUM;
   impl_->group->allreduce(tensors, options)->wait();
+}
+
+void ProcessGroup::broadcast(torch::Tensor& tensor, int64_t root) {
+  c10d::BroadcastOptions options;
+  options.rootRank = root;
+  std::vector<torch::Tensor> tensors = {tensor};
+  impl_->group->broadcast(tensors, options)->wait();
 }
 
 void ProcessGroup::barrier() { impl_->group->barrier()->wait(); }
@@ -130,6 +146,98 @@ void all_reduce_gradients(ProcessGroup& group, const NamedParameters& params, do
     }
     offset += n;
   }
+}
+
+void sum_gradients(ProcessGroup& group, const NamedParameters& params) {
+  // One flat fp64 buffer: [g_0, g_1, ..., defined_0, defined_1, ...], summed over ranks.
+  std::vector<torch::Tensor> parts;
+  std::vector<double> defined;
+  for (const auto& [name, p] : params) {
+    auto g = p.grad().defined() ? p.grad() : torch::zeros_like(p);
+    parts.push_back(g.detach().to(torch::kCPU, torch::kFloat64).reshape({-1}));
+    defined.push_back(p.grad().defined() ? 1.0 : 0.0);
+  }
+  parts.push_back(torch::tensor(defined, torch::kFloat64));
+  std::vector<torch::Tensor> flat = {torch::cat(parts).contiguous()};
+  group.all_reduce_sum(flat);
+  const int64_t n_params = static_cast<int64_t>(params.size());
+  const auto defined_sum = flat[0].narrow(0, flat[0].size(0) - n_params, n_params);
+  int64_t offset = 0, index = 0;
+  for (const auto& [name, p] : params) {
+    const int64_t n = p.numel();
+    if (defined_sum[index++].item<double>() > 0) {
+      auto g = flat[0].narrow(0, offset, n).reshape(p.sizes()).to(p.device(), p.scalar_type());
+      if (p.grad().defined()) {
+        p.mutable_grad().copy_(g);
+      } else {
+        p.mutable_grad() = g;
+      }
+    }
+    offset += n;
+  }
+}
+
+std::vector<torch::Tensor> gather_rows(ProcessGroup& group, const std::vector<torch::Tensor>& local,
+                                       int64_t begin, int64_t rows) {
+  std::vector<torch::Tensor> parts;
+  std::vector<std::vector<int64_t>> shapes;
+  for (const auto& t : local) {
+    LETHE_CHECK(t.dim() >= 1 && begin >= 0 && begin + t.size(0) <= rows, "gather_rows: rows [",
+                begin, ", ", begin + (t.dim() ? t.size(0) : 0), ") outside a tensor of ", rows,
+                " rows");
+    auto shape = t.sizes().vec();
+    shape[0] = rows;
+    auto whole = torch::zeros(shape, torch::kFloat32);
+    whole.narrow(0, begin, t.size(0)).copy_(t.detach().to(torch::kCPU, torch::kFloat32));
+    parts.push_back(whole.reshape({-1}));
+    shapes.push_back(shape);
+  }
+  std::vector<torch::Tensor> flat = {torch::cat(parts).contiguous()};
+  group.all_reduce_sum(flat);
+  std::vector<torch::Tensor> result;
+  int64_t offset = 0;
+  for (size_t i = 0; i < local.size(); ++i) {
+    const int64_t n = parts[i].numel(), end = begin + local[i].size(0);
+    auto whole = flat[0]
+                     .narrow(0, offset, n)
+                     .reshape(shapes[i])
+                     .to(local[i].device(), local[i].scalar_type());
+    offset += n;
+    result.push_back(
+        torch::cat({whole.narrow(0, 0, begin), local[i], whole.narrow(0, end, rows - end)}, 0));
+  }
+  return result;
+}
+
+void check_same_across_ranks(ProcessGroup& group,
+                             const std::vector<std::pair<std::string, double>>& values) {
+  std::vector<double> mine;
+  for (const auto& [name, value] : values) mine.push_back(value);
+  auto root = torch::tensor(mine, torch::kFloat64);
+  group.broadcast(root, 0);
+  std::vector<double> differs;
+  std::string here;
+  for (size_t i = 0; i < values.size(); ++i) {
+    const double want = root[static_cast<int64_t>(i)].item<double>();
+    differs.push_back(mine[i] != want ? 1.0 : 0.0);
+    if (mine[i] != want)
+      here += detail::concat(" (rank ", group.rank(), "'s ", values[i].first, " is ", mine[i],
+                             ", rank 0's ", want, ")");
+  }
+  std::vector<torch::Tensor> count = {torch::tensor(differs, torch::kFloat64)};
+  group.all_reduce_sum(count);
+  std::string names;
+  for (size_t i = 0; i < values.size(); ++i)
+    if (count[0][static_cast<int64_t>(i)].item<double>() > 0)
+      names += (names.empty() ? "" : ", ") + values[i].first;
+  LETHE_CHECK(names.empty(), "data-parallel: the ranks disagree on ", names, here,
+              "; every rank must be started with the same options, data, model and adapter");
+}
+
+std::unique_ptr<ProcessGroup> join_process_group_from_env() {
+  const DistEnv env = detect_dist_env();
+  if (env.world_size <= 1) return nullptr;
+  return std::make_unique<ProcessGroup>(env);
 }
 
 bool c10d_available() { return true; }

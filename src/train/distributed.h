@@ -1,6 +1,7 @@
 // Scale-out on libtorch's c10d: the torchrun / Slurm environment (rank, world size, master), a Gloo
-// process group over a TCPStore (CPU), and the data-parallel gradient all-reduce. Not here: sweep
-// sharding (train/sweep.h uses the rank and world size only, no collectives).
+// process group over a TCPStore (CPU), and the collectives of data-parallel training (row gather,
+// gradient sum, consistency check). Not here: sweep sharding (train/sweep.h uses the rank and world
+// size only, no collectives); where the trainer calls these (train/trainer.cpp).
 #pragma once
 #include <torch/torch.h>
 
@@ -37,18 +38,23 @@ DistEnv detect_dist_env();
 std::pair<int64_t, int64_t> rank_slice(int64_t rows, int64_t rank, int64_t world_size);
 
 // A c10d ProcessGroupGloo: rank 0 serves the TCPStore at master_addr:master_port, every rank
-// connects (timeout), Gloo runs over TCP on master_addr's interface.
+// connects (timeout), Gloo runs over TCP on GLOO_SOCKET_IFNAME's interface when set, loopback for a
+// loopback master, else the address the host name resolves to.
 class ProcessGroup {
  public:
+  // `timeout` bounds the wait for the other ranks to join and every collective.
   explicit ProcessGroup(const DistEnv& env,
-                        std::chrono::milliseconds timeout = std::chrono::seconds(60));
+                        std::chrono::milliseconds timeout = std::chrono::seconds(300));
   ~ProcessGroup();
   ProcessGroup(const ProcessGroup&) = delete;
   ProcessGroup& operator=(const ProcessGroup&) = delete;
   int64_t rank() const { return rank_; }
   int64_t world_size() const { return world_size_; }
-  // In-place sum over ranks (CPU tensors, contiguous).
+  // In-place sum over ranks of one CPU tensor (contiguous): Gloo sums the entries of `tensors`
+  // together (one per local device), so exactly one is accepted.
   void all_reduce_sum(std::vector<torch::Tensor>& tensors);
+  // Rank `root`'s tensor into every rank's (one CPU tensor, contiguous, same shape on every rank).
+  void broadcast(torch::Tensor& tensor, int64_t root = 0);
   void barrier();
 
  private:
@@ -63,6 +69,27 @@ class ProcessGroup {
 // objectives such as grad_ascent / sft, examples for sequence-level ones such as npo). Then each
 // rank holds the gradient of the whole batch. One flat all-reduce (gradients + weight).
 void all_reduce_gradients(ProcessGroup& group, const NamedParameters& params, double weight);
+
+// Every rank's .grad() becomes the sum of the ranks' gradients (an undefined gradient counts as
+// zero and stays undefined only when it is undefined on every rank). The data-parallel trainer's
+// reduction: each rank's gradient is already its rows' share of the whole batch's loss.
+void sum_gradients(ProcessGroup& group, const NamedParameters& params);
+
+// Data-parallel rows: each local[i] is rows [begin, begin + local[i].size(0)) of a tensor of `rows`
+// rows (every rank holds its own rows; the trailing shapes agree on every rank). Returns the whole
+// tensors: this rank's rows are local[i] itself (autograd flows through them), the other ranks'
+// rows are constants. One all-reduce for the whole list (transported as fp32, exact).
+std::vector<torch::Tensor> gather_rows(ProcessGroup& group, const std::vector<torch::Tensor>& local,
+                                       int64_t begin, int64_t rows);
+
+// Throws the same lethe::Error on every rank when any rank's value differs from rank 0's: the
+// message names each disagreeing value (`values`: name, value exactly representable as a double).
+void check_same_across_ranks(ProcessGroup& group,
+                             const std::vector<std::pair<std::string, double>>& values);
+
+// The process group of a multi-process launch (detect_dist_env(): torchrun or Slurm variables), or
+// nullptr for a single process (world size 1, or no variables).
+std::unique_ptr<ProcessGroup> join_process_group_from_env();
 
 // Whether c10d's Gloo backend can be used from this build (the headers and symbols are present).
 bool c10d_available();

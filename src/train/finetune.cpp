@@ -8,6 +8,7 @@
 #include "io/model_path.h"
 #include "text/tokenizer.h"
 #include "train/config_file.h"
+#include "train/distributed.h"
 
 namespace lethe::train {
 
@@ -114,10 +115,14 @@ void finetune_config_from_json(const json& j, FinetuneConfig& c, const std::stri
   train_options_from_json(train_part, c.train, where);
 }
 
-TrainResult run_finetune(const FinetuneConfig& config, bool resume) {
+TrainResult run_finetune(const FinetuneConfig& config, bool resume, ProcessGroup* group) {
   LETHE_CHECK(!config.model.empty(), "finetune: no model given (--model)");
   LETHE_CHECK(!config.data.empty(), "finetune: no data given (--data sf.jsonl,sr.jsonl)");
   LETHE_CHECK(!config.out.empty(), "finetune: no output folder given (--out)");
+  // An unknown objective or parameter fails here, before the model loads (UsageError listing the
+  // valid ones).
+  objectives::resolve_params(objectives::find_objective(config.train.objective),
+                             config.train.objective_params);
   const fs::path out = config.out;
   LETHE_CHECK(resume || !has_training_run(out), out.string(),
               " already holds a training run (metrics.jsonl or checkpoints/); use --resume to "
@@ -150,8 +155,10 @@ TrainResult run_finetune(const FinetuneConfig& config, bool resume) {
   const auto adapter_dtype =
       dtype == torch::kFloat32 ? std::nullopt : std::optional<torch::ScalarType>(torch::kFloat32);
   model::attach_lora(model, config.lora, config.train.seed, adapter_dtype);
-  fs::create_directories(out);
-  write_config_file(out / "config.yaml", finetune_config_to_json(config));
+  if (!group || group->rank() == 0) {
+    fs::create_directories(out);
+    write_config_file(out / "config.yaml", finetune_config_to_json(config));
+  }
   TrainTarget target;
   target.params = model::lora_parameters(model);
   const std::string base_name = config.model;
@@ -160,7 +167,7 @@ TrainResult run_finetune(const FinetuneConfig& config, bool resume) {
   };
   TrainOptions options = config.train;
   if (options.label == "train") options.label = "finetune";
-  return train(model, target, data, options, out, resume);
+  return train(model, target, data, options, out, resume, group);
 }
 
 }  // namespace lethe::train

@@ -33,7 +33,9 @@ nlohmann::json finetune_config_to_json(const FinetuneConfig& config);
 void finetune_config_from_json(const nlohmann::json& json, FinetuneConfig& config,
                                const std::string& where);
 
-// Runs it; see train::train for the output folder and resume rules.
-TrainResult run_finetune(const FinetuneConfig& config, bool resume);
+// Runs it; see train::train for the output folder and resume rules. With a process group of world
+// size > 1 every rank runs this with the same config; the run is data-parallel and only rank 0
+// writes files.
+TrainResult run_finetune(const FinetuneConfig& config, bool resume, ProcessGroup* group = nullptr);
 
 }  // namespace lethe::train

@@ -4,6 +4,7 @@
 #include "train/unlearn.h"
 
 #include "core/error.h"
+#include "core/json_io.h"
 #include "core/runtime.h"
 #include "data/batching.h"
 #include "io/model_path.h"
@@ -12,6 +13,7 @@
 #include "objectives/refusals.h"
 #include "objectives/task_vector.h"
 #include "train/config_file.h"
+#include "train/distributed.h"
 
 namespace lethe::train {
 
@@ -121,6 +123,17 @@ void check_unlearn_config(const UnlearnConfig& c) {
   LETHE_CHECK(fs::is_regular_file(c.forget), "unlearn: forget set ", c.forget, " does not exist");
   LETHE_CHECK(c.retain.empty() || fs::is_regular_file(c.retain), "unlearn: retain set ", c.retain,
               " does not exist");
+  // Empty sets, before the model loads (the records themselves are validated when rendered).
+  auto count_records = [](const std::string& path) {
+    size_t n = 0;
+    core::for_each_jsonl(path, [&n](const json&, size_t) { ++n; });
+    return n;
+  };
+  LETHE_CHECK(count_records(c.forget) > 0, "unlearn: the forget set ", c.forget,
+              " is empty (no records)");
+  LETHE_CHECK(!objectives::requires_retain(spec, params) || count_records(c.retain) > 0,
+              "unlearn: the retain set ", c.retain, " is empty (no records), but method '",
+              spec.name, "' trains on it");
 }
 
 TrainData load_unlearn_data(const text::Tokenizer& tokenizer, const UnlearnConfig& c) {
@@ -171,7 +184,7 @@ io::Adapter adapter_of(model::CausalLM& model, const std::string& base_model_nam
 
 TrainResult unlearn_model(model::CausalLM& model, const TrainData& data,
                           const TrainOptions& options, const std::string& base_model_name,
-                          const fs::path& out, bool resume) {
+                          const fs::path& out, bool resume, ProcessGroup* group) {
   const auto& spec = objectives::find_objective(options.objective);
   LETHE_CHECK(model::has_lora(model), "unlearn: the model carries no fine-tuned adapter");
   LETHE_CHECK(!data.forget.empty(), "unlearn: the forget set is empty");
@@ -183,7 +196,7 @@ TrainResult unlearn_model(model::CausalLM& model, const TrainData& data,
     target.save_model = [&model, base_model_name](const fs::path& dir) {
       model::save_adapter(model, dir, base_model_name);
     };
-    return train(model, target, data, run_options, out, resume);
+    return train(model, target, data, run_options, out, resume, group);
   }
   // task_vector (Ilharco et al. 2023): a fresh LoRA of the fine-tuned adapter's shape learns the
   // forget set alone; every export is finetuned - alpha * forget.
@@ -199,10 +212,10 @@ TrainResult unlearn_model(model::CausalLM& model, const TrainData& data,
     io::save_adapter(
         dir, objectives::negate_task_vector(*finetuned, adapter_of(model, base_model_name), alpha));
   };
-  return train(model, target, data, run_options, out, resume);
+  return train(model, target, data, run_options, out, resume, group);
 }
 
-TrainResult run_unlearn(const UnlearnConfig& config, bool resume) {
+TrainResult run_unlearn(const UnlearnConfig& config, bool resume, ProcessGroup* group) {
   check_unlearn_config(config);
   const fs::path out = config.out;
   LETHE_CHECK(resume || !has_training_run(out), out.string(),
@@ -218,9 +231,11 @@ TrainResult run_unlearn(const UnlearnConfig& config, bool resume) {
   const auto adapter_dtype =
       dtype == torch::kFloat32 ? std::nullopt : std::optional<torch::ScalarType>(torch::kFloat32);
   model::load_adapter(model, config.adapter, adapter_dtype);
-  fs::create_directories(out);
-  write_config_file(out / "config.yaml", unlearn_config_to_json(config));
-  return unlearn_model(model, data, config.train, config.model, out, resume);
+  if (!group || group->rank() == 0) {
+    fs::create_directories(out);
+    write_config_file(out / "config.yaml", unlearn_config_to_json(config));
+  }
+  return unlearn_model(model, data, config.train, config.model, out, resume, group);
 }
 
 }  // namespace lethe::train

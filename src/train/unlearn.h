@@ -50,12 +50,15 @@ TrainData load_unlearn_data(const text::Tokenizer& tokenizer, const UnlearnConfi
 // Runs the method on a model that carries the fine-tuned adapter (already loaded) and writes the
 // run into `out` (see train::train). For task_vector the model's adapter is replaced by a fresh one
 // of the same shape trained on the forget set, and every export is the negated combination.
+// With a process group: data-parallel (train::train).
 TrainResult unlearn_model(model::CausalLM& model, const TrainData& data,
                           const TrainOptions& options, const std::string& base_model_name,
-                          const std::filesystem::path& out, bool resume);
+                          const std::filesystem::path& out, bool resume,
+                          ProcessGroup* group = nullptr);
 
 // The whole job: checks, load model + adapter (an adapter that does not fit the model is an error
-// before training), data, config.yaml, unlearn_model.
-TrainResult run_unlearn(const UnlearnConfig& config, bool resume);
+// before training), data, config.yaml, unlearn_model. With a process group of world size > 1 every
+// rank runs this with the same config; the run is data-parallel and only rank 0 writes files.
+TrainResult run_unlearn(const UnlearnConfig& config, bool resume, ProcessGroup* group = nullptr);
 
 }  // namespace lethe::train

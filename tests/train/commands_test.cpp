@@ -167,5 +167,51 @@ TEST_F(TrainCommands, BadInputGivesOneLineErrorsAndOverwritesNothing) {
   EXPECT_EQ(core::read_file(*dir_ / "base" / "model.safetensors"), before);
 }
 
+TEST_F(TrainCommands, UnlearnAndFinetuneRejectBadInputBeforeTraining) {
+  ASSERT_EQ(status_, 0) << *output_;
+  const std::string base = " --model " + (*dir_ / "base").string();
+  const fs::path out = *dir_ / "rejected";
+  std::string output;
+  // An adapter made for another model (qwen2-tiny: hidden 64, 2 layers; this base: hidden 32, 1
+  // layer): one line naming the adapter folder, before any training.
+  EXPECT_EQ(test::run_lethe("--quiet unlearn" + base + " --adapter " +
+                                test::fixture_path("qwen2-tiny-lora") + " --forget " +
+                                (*dir_ / "qa.jsonl").string() + " --out " + out.string(),
+                            &output),
+            1);
+  EXPECT_NE(output.find("qwen2-tiny-lora: model.layers.0."), std::string::npos) << output;
+  EXPECT_NE(output.find("but the model needs"), std::string::npos) << output;
+  EXPECT_EQ(std::count(output.begin(), output.end(), '\n'), 1) << output;
+  EXPECT_FALSE(fs::exists(out / "metrics.jsonl"));
+  // An empty forget set, an empty retain set of a method that trains on it.
+  core::write_file_atomic(*dir_ / "empty.jsonl", "\n");
+  EXPECT_EQ(test::run_lethe("--quiet unlearn" + base + " --adapter " +
+                                test::fixture_path("qwen2-tiny-lora") + " --forget " +
+                                (*dir_ / "empty.jsonl").string() + " --out " + out.string(),
+                            &output),
+            1);
+  EXPECT_NE(output.find("the forget set " + (*dir_ / "empty.jsonl").string() + " is empty"),
+            std::string::npos)
+      << output;
+  EXPECT_EQ(test::run_lethe("--quiet unlearn" + base + " --adapter " +
+                                test::fixture_path("qwen2-tiny-lora") + " --method npo_gd" +
+                                " --forget " + (*dir_ / "qa.jsonl").string() + " --retain " +
+                                (*dir_ / "empty.jsonl").string() + " --out " + out.string(),
+                            &output),
+            1);
+  EXPECT_NE(output.find("the retain set " + (*dir_ / "empty.jsonl").string() +
+                        " is empty (no records), but method 'npo_gd' trains on it"),
+            std::string::npos)
+      << output;
+  // finetune: an unknown objective lists the valid ones before the model loads.
+  EXPECT_EQ(test::run_lethe("--quiet finetune" + base + " --data " + (*dir_ / "qa.jsonl").string() +
+                                " --out " + out.string() + " --objective sgd",
+                            &output),
+            2);
+  EXPECT_NE(output.find("unknown method 'sgd'; valid methods: sft, grad_ascent"), std::string::npos)
+      << output;
+  EXPECT_FALSE(fs::exists(out));
+}
+
 }  // namespace
 }  // namespace lethe

@@ -1,6 +1,7 @@
-// Scale-out: the torchrun / Slurm environment, batch slices per rank, and data-parallel gradients
-// over a real c10d Gloo process group of 2 processes on loopback equal to the single-process
-// gradient of the whole batch (grad_ascent weighted by loss tokens, npo by examples).
+// Scale-out: the torchrun / Slurm environment, batch slices per rank, data-parallel gradients over
+// a real c10d Gloo process group of 2 processes on loopback equal to the single-process gradient of
+// the whole batch (grad_ascent weighted by loss tokens, npo by examples), and `lethe finetune` /
+// `lethe unlearn` launched as 2 processes ending with the adapter of the single-process run.
 #include "train/distributed.h"
 
 #include <gtest/gtest.h>
@@ -11,8 +12,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <sstream>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/json_io.h"
 #include "io/safetensors.h"
 #include "objectives/objective.h"
 #include "sweep_fixture.h"
@@ -157,6 +161,170 @@ TEST(Distributed, DataParallelGradientsEqualTheWholeBatch) {
     }
     fs::remove_all(dir);
   }
+}
+
+// `lethe ARGS0` and `lethe ARGS1` as ranks 0 and 1 of one data-parallel launch on loopback (the
+// torchrun variables); returns both exit codes, each rank's output in outputs[rank].
+std::pair<int, int> run_two_ranks(const fs::path& dir, const std::string& args0,
+                                  const std::string& args1, std::string outputs[2]) {
+  const int port = free_port();
+  std::string launch;
+  for (int rank = 0; rank < 2; ++rank)
+    launch += "RANK=" + std::to_string(rank) +
+              " WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) + " " +
+              LETHE_BINARY + " --quiet --threads 1 " + (rank == 0 ? args0 : args1) + " > " +
+              (dir / ("rank" + std::to_string(rank) + ".log")).string() + " 2>&1 & p" +
+              std::to_string(rank) + "=$!; ";
+  launch += "wait $p0; r0=$?; wait $p1; r1=$?; echo $r0 $r1 > " + (dir / "status").string();
+  EXPECT_EQ(std::system(("bash -c '" + launch + "'").c_str()), 0);
+  for (int rank = 0; rank < 2; ++rank)
+    outputs[rank] = core::read_file(dir / ("rank" + std::to_string(rank) + ".log"));
+  int r0 = -1, r1 = -1;
+  std::istringstream(core::read_file(dir / "status")) >> r0 >> r1;
+  return {r0, r1};
+}
+
+// A tiny base model (BPE tokenizer, 2 layers, hidden 32) pretrained once, and QA files.
+class DataParallelCommands : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new fs::path(test::make_temp_dir("dp_commands"));
+    const char* names[] = {"Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald", "Frances"};
+    const char* cities[] = {"London", "Wilmslow",  "New York", "Rotterdam",
+                            "Boston", "Milwaukee", "Ottawa"};
+    std::string corpus, qa, forget, retain;
+    for (int i = 0; i < 7; ++i) {
+      const std::string name = names[i], city = cities[i], other = cities[(i + 3) % 7];
+      corpus += core::json({{"id", "p" + std::to_string(i)},
+                            {"kind", "prose"},
+                            {"text", name + " lived in " + city + " and worked in " + other + "."}})
+                    .dump() +
+                "\n";
+      qa += core::json({{"question", "Where did " + name + " live?"}, {"answer", city}}).dump() +
+            "\n";
+      (i < 5 ? forget : retain) +=
+          core::json({{"question", "Where did " + name + " work?"}, {"answer", other}}).dump() +
+          "\n";
+    }
+    retain += core::json({{"question", "Where is Ottawa?"}, {"answer", "Canada"}}).dump() + "\n";
+    retain += core::json({{"question", "Where is Boston?"}, {"answer", "USA"}}).dump() + "\n";
+    core::write_file_atomic(*dir_ / "corpus.jsonl", corpus);
+    core::write_file_atomic(*dir_ / "qa.jsonl", qa);          // 7 records: batches 3, 3, 1
+    core::write_file_atomic(*dir_ / "forget.jsonl", forget);  // 5 records: batches 2, 2, 1
+    core::write_file_atomic(*dir_ / "retain.jsonl", retain);  // 4 records: batches 2, 2
+    std::string output;
+    status_ = test::run_lethe(
+        "--quiet --threads 1 pretrain --corpus " + (*dir_ / "corpus.jsonl").string() + " --out " +
+            (*dir_ / "base").string() +
+            " --vocab-size 300 --hidden-size 32 --layers 2 --heads 2 --kv-heads 1"
+            " --intermediate-size 64 --max-length 64 --epochs 1 --batch-size 4",
+        &output);
+    output_ = new std::string(output);
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*dir_);
+    delete dir_;
+    delete output_;
+  }
+
+  // The single-process run and the 2-process run of the same command end with the same adapter
+  // and the same metrics; only rank 0 writes and reports.
+  static void expect_same_run(const std::string& command, const std::string& args, size_t steps) {
+    std::string output;
+    const fs::path one = *dir_ / (command + "_1"), two = *dir_ / (command + "_2");
+    ASSERT_EQ(test::run_lethe("--quiet --threads 1 " + command + args + " --out " + one.string(),
+                              &output),
+              0)
+        << output;
+    std::string outputs[2];
+    const auto [r0, r1] = run_two_ranks(*dir_, command + args + " --out " + two.string(),
+                                        command + args + " --out " + two.string(), outputs);
+    ASSERT_EQ(r0, 0) << outputs[0];
+    ASSERT_EQ(r1, 0) << outputs[1];
+    EXPECT_NE(outputs[0].find("2 processes"), std::string::npos) << outputs[0];
+    EXPECT_EQ(outputs[1], "");  // rank 1 prints no summary line
+    // Float rounding only: the ranks' forwards see fewer rows (other matmul blocking) and the
+    // gradients are summed in another order; after 4-6 AdamW steps at lr 1e-2 the weights differ
+    // by <= 1.5e-6 (observed). Mutations of the reduction move them by > 1e-2: a mean instead of a
+    // sum (with clipping at norm 1; the logged grad_norm halves too), no all-reduce at all.
+    const auto want = io::load_safetensors(one / "adapter_model.safetensors");
+    const auto got = io::load_safetensors(two / "adapter_model.safetensors");
+    ASSERT_EQ(got.size(), want.size());
+    double moved = 0.0;
+    for (const auto& [name, tensor] : want) {
+      ASSERT_TRUE(got.count(name)) << name;
+      EXPECT_CLOSE(command + " " + name, got.at(name), tensor, 2e-5, 1e-4);
+      moved = std::max(moved, tensor.abs().max().item<double>());
+    }
+    EXPECT_GT(moved, 1e-3);  // the run trained (lora_B starts at zero for finetune)
+    // metrics.jsonl: one line per step (rank 1 appended nothing), the same losses and norms.
+    const auto lines_one = core::read_jsonl(one / "metrics.jsonl");
+    const auto lines_two = core::read_jsonl(two / "metrics.jsonl");
+    ASSERT_EQ(lines_two.size(), lines_one.size());
+    ASSERT_EQ(lines_one.size(), steps);
+    for (size_t i = 0; i < lines_one.size(); ++i)
+      for (const char* key : {"loss", "grad_norm", "tokens"})
+        EXPECT_NEAR(lines_two[i].at(key).get<double>(), lines_one[i].at(key).get<double>(),
+                    1e-4 * (1 + std::abs(lines_one[i].at(key).get<double>())))
+            << command << " step " << i + 1 << " " << key;
+    EXPECT_TRUE(fs::exists(two / "config.yaml"));
+  }
+
+  static fs::path* dir_;
+  static std::string* output_;
+  static int status_;
+};
+fs::path* DataParallelCommands::dir_ = nullptr;
+std::string* DataParallelCommands::output_ = nullptr;
+int DataParallelCommands::status_ = -1;
+
+TEST_F(DataParallelCommands, FinetuneOnTwoProcessesEqualsOneProcess) {
+  ASSERT_EQ(status_, 0) << *output_;
+  // 7 records in micro-batches of 3, 3, 1 (the last one leaves rank 1 without rows), 2 per step,
+  // clipping at norm 1 active.
+  expect_same_run("finetune",
+                  " --model " + (*dir_ / "base").string() + " --data " +
+                      (*dir_ / "qa.jsonl").string() +
+                      " --lora-dropout 0 --batch-size 3 --grad-accum 2 --epochs 2"
+                      " --lr 1e-2 --max-grad-norm 1 --seed 5",
+                  4);  // 3 micro-batches x 2 epochs, 2 per step
+}
+
+TEST_F(DataParallelCommands, NpoGdOnTwoProcessesEqualsOneProcess) {
+  ASSERT_EQ(status_, 0) << *output_;
+  // The fine-tuned adapter to unlearn from (single process).
+  std::string output;
+  const fs::path adapter = *dir_ / "adapter";
+  ASSERT_EQ(test::run_lethe("--quiet --threads 1 finetune --model " + (*dir_ / "base").string() +
+                                " --data " + (*dir_ / "qa.jsonl").string() + "," +
+                                (*dir_ / "forget.jsonl").string() + " --out " + adapter.string() +
+                                " --lora-dropout 0 --epochs 1 --lr 1e-2",
+                            &output),
+            0)
+      << output;
+  // npo_gd: NPO on the forget batch (cached reference log-probs, split across the ranks) + a
+  // token-mean retain NLL: terms with different normalisers. Forget batches 2, 2, 1; retain 2, 2.
+  expect_same_run("unlearn",
+                  " --model " + (*dir_ / "base").string() + " --adapter " + adapter.string() +
+                      " --method npo_gd --forget " + (*dir_ / "forget.jsonl").string() +
+                      " --retain " + (*dir_ / "retain.jsonl").string() +
+                      " --batch-size 2 --epochs 2 --lr 1e-2 --max-grad-norm 1",
+                  6);  // 3 micro-batches x 2 epochs
+}
+
+TEST_F(DataParallelCommands, RanksGivenDifferentDataStopWithOneError) {
+  ASSERT_EQ(status_, 0) << *output_;
+  const std::string common = "finetune --model " + (*dir_ / "base").string() + " --out " +
+                             (*dir_ / "mismatch").string() + " --epochs 1 --data ";
+  std::string outputs[2];
+  const auto [r0, r1] = run_two_ranks(*dir_, common + (*dir_ / "qa.jsonl").string(),
+                                      common + (*dir_ / "forget.jsonl").string(), outputs);
+  EXPECT_EQ(r0, 1) << outputs[0];
+  EXPECT_EQ(r1, 1) << outputs[1];
+  for (const auto& output : outputs)
+    EXPECT_NE(output.find("the ranks disagree on options and data fingerprint"), std::string::npos)
+        << output;
+  EXPECT_FALSE(fs::exists(*dir_ / "mismatch" / "metrics.jsonl"));
 }
 
 }  // namespace

@@ -95,6 +95,18 @@ TEST_F(Unlearn, BadInputIsRejectedBeforeTraining) {
   c = config("grad_ascent");
   c.forget = (dir_ / "missing.jsonl").string();
   expect_error(c, "missing.jsonl");
+  // Empty sets (no records; blank lines only) fail before the model loads.
+  core::write_file_atomic(dir_ / "empty.jsonl", "");
+  core::write_file_atomic(dir_ / "blank.jsonl", "\n  \n");
+  c = config("grad_ascent");
+  c.forget = (dir_ / "empty.jsonl").string();
+  expect_error(c, "the forget set " + c.forget + " is empty");
+  c = config("grad_diff");
+  c.retain = (dir_ / "blank.jsonl").string();
+  expect_error(c, "the retain set " + c.retain + " is empty");
+  c = config("grad_ascent");  // reads no retain set: an empty one is not an error
+  c.retain = (dir_ / "blank.jsonl").string();
+  EXPECT_NO_THROW(train::check_unlearn_config(c));
   EXPECT_NO_THROW(train::check_unlearn_config(config("grad_ascent")));
 }
 
