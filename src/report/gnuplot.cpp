@@ -1,6 +1,7 @@
 // gnuplot charts: data files, one script per chart, two terminals (pngcairo, svg).
 #include "report/gnuplot.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
@@ -91,8 +92,8 @@ std::string plot_command(const Chart& c, const fs::path& dat) {
   std::ostringstream p;
   if (c.bars) {
     p << "set style data histograms\nset style histogram clustered gap 1\n"
-         "set style fill solid 0.85 border -1\nset boxwidth 0.9\nset xtics rotate by -30\n"
-         "set yrange [0:*]\n";
+         "set style fill solid 0.85 border -1\nset boxwidth 0.9\nset xtics rotate by -30\n";
+    if (c.yrange.empty()) p << "set yrange [0:*]\n";
     p << "plot ";
     for (size_t k = 0; k < c.series.size(); ++k) {
       if (k) p << ", ";
@@ -103,7 +104,9 @@ std::string plot_command(const Chart& c, const fs::path& dat) {
     p << "plot ";
     for (size_t k = 0; k < c.series.size(); ++k) {
       if (k) p << ", ";
-      p << quoted(dat.string()) << " index " << k << " with linespoints lw 2 pt 7 ps 0.8 title "
+      p << quoted(dat.string()) << " index " << k
+        << (c.series[k].dashed ? " with lines dt 2 lw 2 title "
+                               : " with linespoints lw 2 pt 7 ps 0.8 title ")
         << quoted(c.series[k].label);
     }
     if (c.diagonal) p << ", x with lines dt 2 lc rgb 'gray' title 'chance'";
@@ -133,6 +136,14 @@ void render_chart(const Chart& c, const fs::path& dir) {
     << "set title " << quoted(c.title) << "\nset xlabel " << quoted(c.xlabel) << "\nset ylabel "
     << quoted(c.ylabel) << "\nset grid\nset key outside right top\n";
   if (c.diagonal) s << "set xrange [0:1]\nset yrange [0:1]\nset size ratio 1\n";
+  if (c.log_y) s << "set logscale y\n";
+  if (c.integer_x) {
+    double span = 0;
+    for (const auto& series : c.series)
+      for (double x : series.x) span = std::max(span, std::fabs(x));
+    s << (span <= 32 ? "set xtics 1\n" : "set format x '%.0f'\n");
+  }
+  if (!c.yrange.empty()) s << "set yrange " << c.yrange << "\n";
   const std::string plot = plot_command(c, dat);
   const fs::path png_tmp = core::temp_path_for(png), svg_tmp = core::temp_path_for(svg);
   s << "set terminal pngcairo size 960,560 font 'Sans,10' noenhanced\nset output "

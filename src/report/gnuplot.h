@@ -4,17 +4,27 @@
 #pragma once
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace lethe::report {
 
 struct Series {
+  Series(std::string label = {}, std::vector<double> x = {}, std::vector<double> y = {})
+      : label(std::move(label)), x(std::move(x)), y(std::move(y)) {}
   std::string label;
   std::vector<double> x;  // lines: x values; bars: ignored
   std::vector<double> y;  // lines: one per x; bars: one per category
+  bool dashed = false;    // lines: a reference level (chance, held-out accuracy)
 };
 
 struct Chart {
+  Chart() = default;
+  Chart(std::string name, std::string title, std::string xlabel, std::string ylabel)
+      : name(std::move(name)),
+        title(std::move(title)),
+        xlabel(std::move(xlabel)),
+        ylabel(std::move(ylabel)) {}
   std::string name;  // file stem: NAME.png, NAME.svg, NAME.dat, NAME.csv, NAME.gp
   std::string title;
   std::string xlabel;
@@ -22,8 +32,11 @@ struct Chart {
   bool bars = false;                    // clustered bars over `categories` instead of lines
   std::vector<std::string> categories;  // bars only
   std::vector<Series> series;
-  bool diagonal = false;  // draws y = x (ROC chance line)
-  std::string note;       // one-line caption for the report
+  bool diagonal = false;   // draws y = x (ROC chance line)
+  std::string note;        // one-line caption for the report
+  bool log_y = false;      // logarithmic y axis (ranks)
+  bool integer_x = false;  // x is an index (layers): a tic per integer when there are few
+  std::string yrange;      // gnuplot range such as "[0:1.05]", empty: automatic
 };
 
 // Writes NAME.{dat,csv,gp} into `dir` and runs gnuplot for NAME.png and NAME.svg; throws

@@ -3,8 +3,10 @@
 #include "report/plots.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
+#include <tuple>
 
 namespace lethe::report {
 
@@ -60,15 +62,8 @@ std::vector<std::pair<std::string, const json*>> repr_entries(const json& repr) 
 
 void tradeoff_chart(const RunResults& run, std::vector<Chart>& charts,
                     std::vector<std::string>* skipped) {
-  Chart c{"tradeoff_forget_retain",
-          "Forget vs retain trade-off across intensities",
-          "forget ROUGE-L recall (lower = more forgotten)",
-          "retain ROUGE-L recall",
-          false,
-          {},
-          {},
-          false,
-          {}};
+  Chart c("tradeoff_forget_retain", "Forget vs retain trade-off across intensities",
+          "forget ROUGE-L recall (lower = more forgotten)", "retain ROUGE-L recall");
   for (const auto& [method, ms] : by_method(run)) {
     Series s{method, {}, {}};
     for (const auto* m : ms) {
@@ -97,15 +92,8 @@ void tradeoff_chart(const RunResults& run, std::vector<Chart>& charts,
 
 void retain_intensity_chart(const RunResults& run, std::vector<Chart>& charts,
                             std::vector<std::string>* skipped) {
-  Chart c{"retain_correlated_vs_other",
-          "Correlated vs other retain ROUGE-L by intensity",
-          "epochs",
-          "retain ROUGE-L recall",
-          false,
-          {},
-          {},
-          false,
-          {}};
+  Chart c("retain_correlated_vs_other", "Correlated vs other retain ROUGE-L by intensity", "epochs",
+          "retain ROUGE-L recall");
   for (const auto& [method, ms] : by_method(run)) {
     Series corr{method + " correlated", {}, {}}, other{method + " other", {}, {}};
     for (size_t i = 0; i < ms.size(); ++i) {
@@ -166,15 +154,8 @@ void drift_charts(const RunResults& run, std::vector<Chart>& charts,
       std::max_element(count.begin(), count.end(), [](auto& a, auto& b) {
         return a.second < b.second;
       })->first;
-  Chart e{"layerdrift_by_epoch",
-          "Layer drift by epoch (" + main_method + ")",
-          "layer",
-          "relative L2 drift of hidden states",
-          false,
-          {},
-          {},
-          false,
-          {}};
+  Chart e("layerdrift_by_epoch", "Layer drift by epoch (" + main_method + ")", "layer",
+          "relative L2 drift of hidden states");
   std::vector<const Line*> picked;
   for (const auto& l : lines)
     if (l.method == main_method) picked.push_back(&l);
@@ -188,17 +169,11 @@ void drift_charts(const RunResults& run, std::vector<Chart>& charts,
     e.series.push_back(s);
   }
   e.note = "Drift of each unlearned model's hidden states from the fine-tuned model, per layer.";
+  e.integer_x = true;
   charts.push_back(e);
 
-  Chart m{"layerdrift_by_method",
-          "Layer drift by method (highest intensity)",
-          "layer",
-          "relative L2 drift of hidden states",
-          false,
-          {},
-          {},
-          false,
-          {}};
+  Chart m("layerdrift_by_method", "Layer drift by method (highest intensity)", "layer",
+          "relative L2 drift of hidden states");
   std::map<std::string, const Line*> heaviest;
   for (const auto& l : lines)
     if (!heaviest.count(l.method) || heaviest[l.method]->epochs < l.epochs) heaviest[l.method] = &l;
@@ -211,7 +186,205 @@ void drift_charts(const RunResults& run, std::vector<Chart>& charts,
     m.series.push_back(s);
   }
   m.note = "Each method at its highest intensity.";
+  m.integer_x = true;
   charts.push_back(m);
+}
+
+// The models of a repr document (repr_results.json or repr_results_<layer>.json) in plot order:
+// the fine-tuned reference first (key ""), then by method and intensity.
+struct ReprLine {
+  std::string label, key;
+};
+
+std::vector<ReprLine> repr_lines(const RunResults& run, const json& doc) {
+  std::vector<ReprLine> out;
+  if (!doc.is_object()) return out;
+  if (doc.contains("reference") && doc["reference"].is_object())
+    out.push_back({"finetuned (reference)", ""});
+  if (!doc.contains("models") || !doc["models"].is_object()) return out;
+  struct Keyed {
+    std::string method;
+    double order;
+    std::string name;
+  };
+  std::vector<Keyed> models;
+  for (const auto& [name, entry] : doc["models"].items()) {
+    const ModelInfo* m = find_model(run, name);
+    auto [method, label] = split_model_name(name);
+    Keyed k{m ? m->method : method, static_cast<double>(intensity_rank(label)), name};
+    if (m && m->epochs) k.order = *m->epochs;
+    models.push_back(k);
+  }
+  std::stable_sort(models.begin(), models.end(), [](const Keyed& a, const Keyed& b) {
+    return std::tie(a.method, a.order, a.name) < std::tie(b.method, b.order, b.name);
+  });
+  for (const auto& k : models) out.push_back({k.name, k.name});
+  return out;
+}
+
+const json* repr_entry(const json& doc, const std::string& key) {
+  if (key.empty()) return doc.contains("reference") ? &doc["reference"] : nullptr;
+  if (!doc.contains("models") || !doc["models"].is_object() || !doc["models"].contains(key))
+    return nullptr;
+  return &doc["models"][key];
+}
+
+// The per-layer array at PATH under an entry, as one series (x = layer index, 0 = embeddings).
+Series layer_array(const std::string& label, const json* entry,
+                   std::initializer_list<const char*> path) {
+  Series s{label, {}, {}};
+  const json* at = entry;
+  for (const char* k : path) at = at && at->is_object() && at->contains(k) ? &(*at)[k] : nullptr;
+  if (!at || !at->is_array()) return s;
+  for (size_t l = 0; l < at->size(); ++l)
+    if ((*at)[l].is_number()) {
+      s.x.push_back(static_cast<double>(l));
+      s.y.push_back((*at)[l].get<double>());
+    }
+  return s;
+}
+
+// Logit lens (nostalgebraist 2020) on the forget questions, from repr_results.json.
+void logit_lens_charts(const RunResults& run, std::vector<Chart>& charts,
+                       std::vector<std::string>* skipped) {
+  Chart rank("logit_lens_rank",
+             "Logit lens on forget questions: rank of the answer's first token per layer",
+             "layer (0 = embeddings)", "median rank (1 = top; log scale)");
+  rank.log_y = true;
+  Chart prob("logit_lens_prob",
+             "Logit lens on forget questions: probability of the answer's first token per layer",
+             "layer (0 = embeddings)", "mean probability");
+  rank.integer_x = prob.integer_x = true;
+  for (const auto& line : repr_lines(run, run.repr)) {
+    const json* e = repr_entry(run.repr, line.key);
+    Series r = layer_array(line.label, e, {"forget", "logit_lens", "median_rank"});
+    if (r.x.empty()) r = layer_array(line.label, e, {"forget", "logit_lens", "mean_rank"});
+    if (!r.x.empty()) rank.series.push_back(r);
+    Series p = layer_array(line.label, e, {"forget", "logit_lens", "mean_prob"});
+    if (!p.x.empty()) prob.series.push_back(p);
+  }
+  rank.note =
+      "Erased: the answer stays far down the ranking at every layer. Suppressed: it rises near "
+      "rank 1 in the middle layers, as in the fine-tuned model, and drops only at the last layers.";
+  prob.note =
+      "A bump in the middle layers that is gone at the output means the answer is suppressed, not "
+      "erased; a flat line near 0 at every layer means it is no longer computed.";
+  for (Chart* c : {&rank, &prob}) {
+    if (c->series.empty())
+      skipped->push_back(c->name + ": no forget logit_lens per layer in repr_results.json");
+    else
+      charts.push_back(*c);
+  }
+}
+
+// Linear probe accuracy (incident type) on forget questions: per layer, and per model at the
+// layers of the repr_results_<layer>.json files.
+void probe_charts(const RunResults& run, std::vector<Chart>& charts,
+                  std::vector<std::string>* skipped) {
+  const json* probe =
+      run.repr.is_object() && run.repr.contains("probe") ? &run.repr["probe"] : nullptr;
+  std::optional<double> chance;
+  if (probe && probe->contains("classes") && (*probe)["classes"].is_array() &&
+      !(*probe)["classes"].empty())
+    chance = 1.0 / static_cast<double>((*probe)["classes"].size());
+  const std::string attribute =
+      probe && probe->contains("attribute") && (*probe)["attribute"].is_string()
+          ? (*probe)["attribute"].get<std::string>()
+          : std::string("attribute");
+
+  Chart layers("probe_accuracy_by_layer",
+               "Linear probe (" + attribute + ") on forget questions, per layer",
+               "layer (0 = embeddings)", "probe accuracy");
+  layers.yrange = "[0:1.05]";
+  layers.integer_x = true;
+  size_t entries = 0;
+  for (const auto& line : repr_lines(run, run.repr)) {
+    Series s =
+        layer_array(line.label, repr_entry(run.repr, line.key), {"forget", "probe_accuracy"});
+    entries = std::max(entries, s.x.size());
+    if (!s.x.empty()) layers.series.push_back(s);
+  }
+  if (!layers.series.empty()) {
+    Series held = layer_array("finetuned held-out questions", probe, {"heldout_accuracy"});
+    held.dashed = true;
+    if (!held.x.empty()) layers.series.push_back(held);
+    if (chance) {
+      Series c{"chance", {}, {}};
+      c.dashed = true;
+      for (size_t l = 0; l < entries; ++l) {
+        c.x.push_back(static_cast<double>(l));
+        c.y.push_back(*chance);
+      }
+      layers.series.push_back(c);
+    }
+  }
+  layers.note =
+      "A probe trained on the fine-tuned model: still near the fine-tuned line after unlearning = "
+      "the fact is still readable inside (suppressed); down at chance = erased from the states.";
+  if (layers.series.empty()) {
+    std::string why = "no forget probe_accuracy per layer in repr_results.json";
+    if (probe && probe->contains("skipped") && (*probe)["skipped"].is_string())
+      why += " (probe skipped: " + (*probe)["skipped"].get<std::string>() + ")";
+    skipped->push_back("probe_accuracy_by_layer: " + why);
+  } else {
+    charts.push_back(layers);
+  }
+
+  // One bar series per layer file (sorted by layer index); without them, the last layer of
+  // repr_results.json.
+  struct LayerDoc {
+    std::string label;
+    const json* doc;
+    bool full;  // per-layer arrays: take the last entry
+  };
+  std::vector<LayerDoc> docs;
+  for (const auto& [selector, doc] : run.repr_layers) {
+    std::string label = selector;
+    if (doc.is_object() && doc.contains("layer_name") && doc["layer_name"].is_string())
+      label += " (" + doc["layer_name"].get<std::string>() + ")";
+    docs.push_back({label, &doc, false});
+  }
+  if (docs.empty() && run.repr.is_object()) {
+    std::string label = "last";
+    if (run.repr.contains("layer_names") && run.repr["layer_names"].is_array() &&
+        !run.repr["layer_names"].empty() && run.repr["layer_names"].back().is_string())
+      label += " (" + run.repr["layer_names"].back().get<std::string>() + ")";
+    docs.push_back({label, &run.repr, true});
+  }
+  Chart bars("probe_accuracy_by_model",
+             "Linear probe (" + attribute + ") on forget questions, per model", "model",
+             "probe accuracy");
+  bars.bars = true;
+  bars.yrange = "[0:1.05]";
+  if (!docs.empty()) {
+    for (const auto& line : repr_lines(run, *docs.front().doc)) bars.categories.push_back(line.key);
+    for (const auto& d : docs) bars.series.push_back({d.label, {}, {}});
+    bool any = false;
+    for (const auto& key : bars.categories)
+      for (size_t k = 0; k < docs.size(); ++k) {
+        const json* e = repr_entry(*docs[k].doc, key);
+        const json* a = e && e->contains("forget") && (*e)["forget"].is_object() &&
+                                (*e)["forget"].contains("probe_accuracy")
+                            ? &(*e)["forget"]["probe_accuracy"]
+                            : nullptr;
+        if (a && docs[k].full && a->is_array() && !a->empty()) a = &a->back();
+        const bool number = a && a->is_number();
+        bars.series[k].y.push_back(number ? a->get<double>() : NAN);
+        any |= number;
+      }
+    for (auto& c : bars.categories)
+      if (c.empty()) c = "finetuned (reference)";
+    if (!any) bars.series.clear();
+  }
+  bars.note =
+      "Probe accuracy at the selected layers (repr_results_<layer>.json): bars as high as the "
+      "fine-tuned model's = still readable inside (suppressed); at chance = erased.";
+  if (bars.series.empty())
+    skipped->push_back(
+        "probe_accuracy_by_model: no forget probe_accuracy in repr_results_<layer>.json or "
+        "repr_results.json");
+  else
+    charts.push_back(bars);
 }
 
 struct QuantRow {
@@ -274,15 +447,10 @@ void quant_chart(const RunResults& run, std::vector<Chart>& charts,
         "quantization_recovery: no before/after forget ROUGE-L in quantize_results.json");
     return;
   }
-  Chart c{"quantization_recovery",
-          "Forget ROUGE-L before and after quantization",
-          "model / scheme",
-          "forget ROUGE-L recall",
-          true,
-          {},
-          {{"before (16-bit)", {}, {}}, {"after quantization", {}, {}}},
-          false,
-          {}};
+  Chart c("quantization_recovery", "Forget ROUGE-L before and after quantization", "model / scheme",
+          "forget ROUGE-L recall");
+  c.bars = true;
+  c.series = {{"before (16-bit)", {}, {}}, {"after quantization", {}, {}}};
   for (const auto& r : rows) {
     c.categories.push_back(r.label);
     c.series[0].y.push_back(r.before);
@@ -294,15 +462,8 @@ void quant_chart(const RunResults& run, std::vector<Chart>& charts,
 
 void relearn_chart(const RunResults& run, std::vector<Chart>& charts,
                    std::vector<std::string>* skipped) {
-  Chart c{"relearning_curves",
-          "Relearning attack: forget ROUGE-L by fine-tuning step",
-          "step",
-          "forget ROUGE-L recall",
-          false,
-          {},
-          {},
-          false,
-          {}};
+  Chart c("relearning_curves", "Relearning attack: forget ROUGE-L by fine-tuning step", "step",
+          "forget ROUGE-L recall");
   for (const auto& [label, r] : run.relearn) {
     if (!r.is_object() || !r.contains("steps") || !r["steps"].is_array()) continue;
     Series s{label, {}, {}};
@@ -327,15 +488,9 @@ void relearn_chart(const RunResults& run, std::vector<Chart>& charts,
 
 void roc_chart(const RunResults& run, std::vector<Chart>& charts,
                std::vector<std::string>* skipped) {
-  Chart c{"mia_roc",
+  Chart c("mia_roc",
           "Membership inference ROC (loss attack: forget = members, holdout = non-members)",
-          "false positive rate",
-          "true positive rate",
-          false,
-          {},
-          {},
-          false,
-          {}};
+          "false positive rate", "true positive rate");
   c.diagonal = true;
   for (const auto& m : run.models) {
     if (!m.per_example || !m.per_example->contains("mia") || !(*m.per_example)["mia"].is_array())
@@ -404,6 +559,8 @@ void roc_curve(const std::vector<double>& members, const std::vector<double>& no
 std::vector<Chart> build_charts(const RunResults& run, std::vector<std::string>* skipped) {
   std::vector<Chart> charts;
   drift_charts(run, charts, skipped);
+  logit_lens_charts(run, charts, skipped);
+  probe_charts(run, charts, skipped);
   tradeoff_chart(run, charts, skipped);
   retain_intensity_chart(run, charts, skipped);
   quant_chart(run, charts, skipped);

@@ -1,5 +1,6 @@
-// The study's charts built from a run's results (issue 7): layer drift by epoch and by method, the
-// forget/retain trade-off, correlated vs other retain, quantization recovery, relearning, MIA ROC.
+// The study's charts built from a run's results (issue 7): layer drift by epoch and by method,
+// logit lens and linear-probe accuracy per layer, the forget/retain trade-off, correlated vs other
+// retain, quantization recovery, relearning, MIA ROC.
 #pragma once
 #include <filesystem>
 #include <string>

@@ -197,6 +197,42 @@ std::vector<std::string> key_findings(const RunResults& run, const std::vector<S
                   (!best->forget_quality || *r->forget_quality > *best->forget_quality)))
       best = r;
   }
+  // Linear probe: the layer where each heaviest model's forget-question accuracy is highest.
+  const json* probe =
+      run.repr.is_object() && run.repr.contains("probe") ? &run.repr["probe"] : nullptr;
+  for (const auto& [method, r] : heaviest) {
+    const json* acc = nullptr;
+    if (run.repr.is_object() && run.repr.contains("models") && run.repr["models"].is_object() &&
+        run.repr["models"].contains(r->model)) {
+      const json& e = run.repr["models"][r->model];
+      if (e.contains("forget") && e["forget"].is_object() &&
+          e["forget"].contains("probe_accuracy") && e["forget"]["probe_accuracy"].is_array())
+        acc = &e["forget"]["probe_accuracy"];
+    }
+    if (!acc || acc->empty() || !(*acc)[0].is_number()) continue;
+    size_t layer = 0;
+    for (size_t l = 1; l < acc->size(); ++l)
+      if ((*acc)[l].is_number() && (*acc)[l].get<double>() > (*acc)[layer].get<double>()) layer = l;
+    std::string s = "Linear probe (" +
+                    (probe && probe->contains("attribute") && (*probe)["attribute"].is_string()
+                         ? (*probe)["attribute"].get<std::string>()
+                         : std::string("attribute")) +
+                    ") on forget questions: heaviest " + method + " reads it with accuracy " +
+                    fmt((*acc)[layer].get<double>(), 2) + " at layer " + std::to_string(layer);
+    if (run.repr.contains("reference") && run.repr["reference"].is_object()) {
+      const json& e = run.repr["reference"];
+      if (e.contains("forget") && e["forget"].contains("probe_accuracy") &&
+          e["forget"]["probe_accuracy"].is_array() &&
+          e["forget"]["probe_accuracy"].size() > layer &&
+          e["forget"]["probe_accuracy"][layer].is_number())
+        s += " (fine-tuned model: " + fmt(e["forget"]["probe_accuracy"][layer].get<double>(), 2) +
+             ")";
+    }
+    if (probe && probe->contains("classes") && (*probe)["classes"].is_array() &&
+        !(*probe)["classes"].empty())
+      s += "; chance " + fmt(1.0 / static_cast<double>((*probe)["classes"].size()), 2);
+    out.push_back(s + ".");
+  }
   if (best && best->forget_quality)
     out.push_back("Highest forget quality (KS test p-value against the retain-only model): " +
                   best->model + " at " + fmt_sci(best->forget_quality) +

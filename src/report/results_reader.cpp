@@ -107,7 +107,7 @@ RunResults read_run(const fs::path& run_dir) {
     try_read(run, r / "sweep_results.json", "sweep configurations: methods and epochs",
              run.sweep_index);
   try_read(run, r / "quantize_results.json", "quantization recovery", run.quantize);
-  try_read(run, r / "repr_results.json", "layer drift plots", run.repr);
+  try_read(run, r / "repr_results.json", "layer drift, logit lens and probe plots", run.repr);
   try_read(run, r / "retain_compare_results.json", "correlated vs other retain comparison",
            run.retain_compare);
 
@@ -126,6 +126,12 @@ RunResults read_run(const fs::path& run_dir) {
         if (try_read(run, e.path(), "", value)) run.repr_layers.emplace_back(m[1].str(), value);
       }
     }
+    // Layer files in layer order (layer_index, as repr_run.cpp writes it), then by name.
+    std::stable_sort(run.repr_layers.begin(), run.repr_layers.end(), [](auto& a, auto& b) {
+      const double ia = number_at(a.second, "layer_index").value_or(1e300),
+                   ib = number_at(b.second, "layer_index").value_or(1e300);
+      return ia != ib ? ia < ib : a.first < b.first;
+    });
     std::sort(files.begin(), files.end());
     for (const auto& f : files) {
       json value;

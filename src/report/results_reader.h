@@ -29,9 +29,10 @@ struct RunResults {
   json sweep_index;  // sweep_index.json (or sweep_results.json) or null
   json quantize;     // quantize_results.json or null
   json repr;         // repr_results.json or null
-  std::vector<std::pair<std::string, json>> repr_layers;  // repr_results_<layer>.json
-  std::vector<std::pair<std::string, json>> relearn;      // label -> relearn_results*.json
-  json retain_compare;                                    // retain_compare_results.json or null
+  std::vector<std::pair<std::string, json>>
+      repr_layers;                                    // repr_results_<layer>.json, by layer_index
+  std::vector<std::pair<std::string, json>> relearn;  // label -> relearn_results*.json
+  json retain_compare;                                // retain_compare_results.json or null
   json config;  // config.yaml/config.json of the run (as text or JSON) or null
   std::string config_text;
   std::vector<std::string> found;  // relative paths read

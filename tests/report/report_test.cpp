@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -37,6 +38,63 @@ json mia_examples(double shift) {
   return a;
 }
 
+// repr_results.json in repr_run.cpp's layout (2 layers: entries 0..2), for grad_ascent at
+// 5/10/20 epochs; a model's forget-question values are listed per layer.
+json repr_document() {
+  const char* names[] = {"unlearn_grad_ascent_lr1e-05_ep5", "unlearn_grad_ascent_lr1e-05_ep10",
+                         "unlearn_grad_ascent_lr1e-05_ep20"};
+  const std::vector<std::vector<double>> drift = {{0, 0.05, 0.2}, {0, 0.1, 0.4}, {0, 0.15, 0.6}},
+                                         rank = {{900, 4, 50}, {900, 14, 100}, {900, 24, 150}},
+                                         prob = {{0.001, 0.3, 0.05},
+                                                 {0.001, 0.2, 0.04},
+                                                 {0.001, 0.1, 0.03}},
+                                         probe = {{0.25, 0.85, 0.6},
+                                                  {0.25, 0.65, 0.5},
+                                                  {0.25, 0.45, 0.4}};
+  json doc = {{"num_layers", 2},
+              {"layer", "all"},
+              {"layer_names", {"embeddings", "layer_1", "layer_2"}},
+              {"probe",
+               {{"attribute", "incident_type"},
+                {"classes", {"bribery", "fraud", "perjury", "theft"}},
+                {"heldout_accuracy", {0.25, 0.75, 0.8}}}},
+              {"reference",
+               {{"forget",
+                 {{"logit_lens",
+                   {{"median_rank", {900, 2, 1}},
+                    {"mean_rank", {1200, 5, 1.5}},
+                    {"mean_prob", {0.001, 0.4, 0.9}}}},
+                  {"probe_accuracy", {0.25, 0.9, 1.0}}}}}},
+              {"models", json::object()}};
+  for (int i = 0; i < 3; ++i)
+    doc["models"][names[i]] = {{"forget",
+                                {{"drift", drift[i]},
+                                 {"cosine", {1, 0.99, 0.9}},
+                                 {"logit_lens", {{"median_rank", rank[i]}, {"mean_prob", prob[i]}}},
+                                 {"probe_accuracy", probe[i]}}},
+                               {"retain", {{"drift", {0, 0.01, 0.02}}}}};
+  return doc;
+}
+
+// repr_results_<selector>.json: the document with every per-layer array replaced by one entry.
+json repr_layer_document(const json& full, const std::string& selector, int index) {
+  json doc = full;
+  std::function<void(json&)> pick = [&](json& j) {
+    if (!j.is_object()) return;
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (it->is_array() && it->size() == 3 && (*it)[0].is_number())
+        *it = (*it)[index];
+      else
+        pick(*it);
+    }
+  };
+  pick(doc);
+  doc["layer"] = selector;
+  doc["layer_index"] = index;
+  doc["layer_name"] = full["layer_names"][index];
+  return doc;
+}
+
 // A synthetic run: fine-tuned, retain-only and grad_ascent at 5/10/20 epochs, plus the other files.
 fs::path make_run(const std::string& tag, bool complete) {
   const fs::path run = test::make_temp_dir(tag);
@@ -65,11 +123,12 @@ fs::path make_run(const std::string& tag, bool complete) {
                        {"method", "grad_ascent"},
                        {"epochs", e}});
   core::write_json(run / "results" / "sweep_index.json", {{"configs", configs}});
-  json repr = {{"models", json::object()}};
-  for (int i = 0; i < 3; ++i)
-    repr["models"]["unlearn_grad_ascent_lr1e-05_ep" + std::to_string(epochs[i])] = {
-        {"relative_l2", {0.01 * (i + 1), 0.05 * (i + 1), 0.2 * (i + 1)}}};
+  const json repr = repr_document();
   core::write_json(run / "results" / "repr_results.json", repr);
+  core::write_json(run / "results" / "repr_results_last.json",
+                   repr_layer_document(repr, "last", 2));
+  core::write_json(run / "results" / "repr_results_middle.json",
+                   repr_layer_document(repr, "middle", 1));
   core::write_json(
       run / "results" / "quantize_results.json",
       {{"models",
@@ -98,7 +157,8 @@ TEST(ReportPlots, AllChartsFromSyntheticResults) {
   const fs::path run = make_run("report_plots", true);
   const auto out = write_report(run, {});
   for (const char* name :
-       {"layerdrift_by_epoch", "layerdrift_by_method", "tradeoff_forget_retain",
+       {"layerdrift_by_epoch", "layerdrift_by_method", "logit_lens_rank", "logit_lens_prob",
+        "probe_accuracy_by_layer", "probe_accuracy_by_model", "tradeoff_forget_retain",
         "retain_correlated_vs_other", "quantization_recovery", "relearning_curves", "mia_roc"}) {
     SCOPED_TRACE(name);
     const fs::path base = run / "results" / name;
@@ -111,11 +171,104 @@ TEST(ReportPlots, AllChartsFromSyntheticResults) {
     EXPECT_TRUE(is_png(fs::path(base).concat(".png")));
     EXPECT_NE(core::read_file(fs::path(base).concat(".svg")).find("<svg"), std::string::npos);
   }
-  EXPECT_EQ(out.images.size(), 7u);
+  EXPECT_EQ(out.images.size(), 11u);
   // The replot data holds the numbers: quantization before/after per scheme.
   const std::string csv = core::read_file(run / "results" / "quantization_recovery.csv");
   EXPECT_NE(csv.find("unlearn_grad_ascent_lr1e-05_ep20/int4,0.12,0.55"), std::string::npos) << csv;
   for (const auto& m : out.missing) EXPECT_EQ(m.find("plot "), std::string::npos) << m;
+}
+
+// The numbers the representation-analysis charts hand to gnuplot, and their place in the report.
+TEST(ReportPlots, LogitLensAndProbeChartsHoldTheAnalysisNumbers) {
+  const fs::path run = make_run("report_repr", true);
+  const auto out = write_report(run, {});
+  const fs::path results = run / "results";
+  const std::string ga20 = "unlearn_grad_ascent_lr1e-05_ep20";
+
+  // Logit lens rank: one block per model (reference first, then by epochs), x = layer.
+  const std::string rank_dat = core::read_file(results / "logit_lens_rank.dat");
+  EXPECT_EQ(rank_dat.find("# finetuned (reference)\n0\t900\n1\t2\n2\t1\n"), 0u) << rank_dat;
+  const size_t ep5 = rank_dat.find("# unlearn_grad_ascent_lr1e-05_ep5\n0\t900\n1\t4\n2\t50\n");
+  const size_t ep10 = rank_dat.find("# unlearn_grad_ascent_lr1e-05_ep10\n");
+  const size_t ep20 = rank_dat.find("# " + ga20 + "\n0\t900\n1\t24\n2\t150\n");
+  ASSERT_NE(ep5, std::string::npos) << rank_dat;
+  ASSERT_NE(ep20, std::string::npos) << rank_dat;
+  EXPECT_LT(ep5, ep10);
+  EXPECT_LT(ep10, ep20);
+  EXPECT_NE(core::read_file(results / "logit_lens_rank.gp").find("set logscale y"),
+            std::string::npos);
+  const std::string prob_csv = core::read_file(results / "logit_lens_prob.csv");
+  for (const std::string& line : {std::string("finetuned (reference),2,0.9\n"), ga20 + ",1,0.1\n"})
+    EXPECT_NE(prob_csv.find(line), std::string::npos) << line << prob_csv;
+
+  // Probe per layer: each model, the fine-tuned held-out accuracy and chance (1/4 classes).
+  const std::string layer_csv = core::read_file(results / "probe_accuracy_by_layer.csv");
+  for (const std::string& line :
+       {std::string("finetuned (reference),1,0.9\n"), ga20 + ",1,0.45\n", ga20 + ",2,0.4\n",
+        std::string("finetuned held-out questions,2,0.8\n"), std::string("chance,0,0.25\n"),
+        std::string("chance,2,0.25\n")})
+    EXPECT_NE(layer_csv.find(line), std::string::npos) << line << layer_csv;
+  EXPECT_NE(core::read_file(results / "probe_accuracy_by_layer.gp").find("dt 2"),
+            std::string::npos);
+
+  // Probe per model from repr_results_<layer>.json, series in layer order (middle 1, last 2).
+  const std::string bars = core::read_file(results / "probe_accuracy_by_model.csv");
+  EXPECT_EQ(bars.rfind("category,middle (layer_1),last (layer_2)\n", 0), 0u) << bars;
+  for (const std::string& line :
+       {std::string("finetuned (reference),0.9,1\n"),
+        std::string("unlearn_grad_ascent_lr1e-05_ep5,0.85,0.6\n"), ga20 + ",0.45,0.4\n"})
+    EXPECT_NE(bars.find(line), std::string::npos) << line << bars;
+
+  // The report embeds each chart with its caption, in HTML and Markdown.
+  const std::string html = core::read_file(out.html), md = core::read_file(out.markdown);
+  for (const char* name : {"logit_lens_rank", "logit_lens_prob", "probe_accuracy_by_layer",
+                           "probe_accuracy_by_model"}) {
+    SCOPED_TRACE(name);
+    EXPECT_NE(html.find(std::string("<figure id=\"plot-") + name + "\"><img"), std::string::npos);
+    EXPECT_NE(html.find(std::string("<code>") + name + ".csv</code>"), std::string::npos);
+    EXPECT_NE(md.find(std::string("(results/") + name + ".png)"), std::string::npos);
+  }
+  EXPECT_NE(html.find("Erased: the answer stays far down the ranking"), std::string::npos);
+  EXPECT_NE(html.find("down at chance = erased"), std::string::npos);
+  EXPECT_NE(html.find("Linear probe (incident_type) on forget questions: heaviest grad_ascent "
+                      "reads it with accuracy 0.45 at layer 1 (fine-tuned model: 0.90); chance "
+                      "0.25."),
+            std::string::npos);
+}
+
+TEST(ReportPlots, ProbeBarsFallBackToTheLastLayerAndSkippedProbesSayWhy) {
+  RunResults run;
+  run.repr = repr_document();
+  std::vector<std::string> skipped;
+  auto charts = build_charts(run, &skipped);
+  const Chart* bars = nullptr;
+  for (const auto& c : charts)
+    if (c.name == "probe_accuracy_by_model") bars = &c;
+  ASSERT_NE(bars, nullptr);  // no repr_results_<layer>.json: the last entry of each array
+  ASSERT_EQ(bars->series.size(), 1u);
+  EXPECT_EQ(bars->series[0].label, "last (layer_2)");
+  ASSERT_EQ(bars->categories.size(), 4u);
+  EXPECT_EQ(bars->categories[0], "finetuned (reference)");
+  EXPECT_CLOSE("last layer", bars->series[0].y, std::vector<double>({1.0, 0.6, 0.5, 0.4}), 0.0);
+
+  run.repr = repr_document();
+  run.repr["probe"] = {{"attribute", "incident_type"},
+                       {"skipped", "fewer than 2 incident types among the labelled questions"}};
+  for (auto& [name, m] : run.repr["models"].items()) m["forget"].erase("probe_accuracy");
+  run.repr["reference"]["forget"].erase("probe_accuracy");
+  skipped.clear();
+  charts = build_charts(run, &skipped);
+  bool lens = false;
+  for (const auto& c : charts) {
+    EXPECT_EQ(c.name.find("probe_"), std::string::npos) << c.name;
+    lens |= c.name == "logit_lens_rank";
+  }
+  EXPECT_TRUE(lens);
+  bool why = false;
+  for (const auto& s : skipped)
+    why |= s.find("probe_accuracy_by_layer") == 0 &&
+           s.find("probe skipped: fewer than 2 incident types") != std::string::npos;
+  EXPECT_TRUE(why);
 }
 
 TEST(ReportPlots, RocCurveIsExact) {
@@ -173,10 +326,9 @@ TEST(ReportHtml, TableValuesFindingsAndEscaping) {
   }
   EXPECT_NE(html.find("unlearn_grad_ascent_lr1e-05_ep20"), std::string::npos);
   // Heavy GA: forget 0.97 -> 0.12; correlated dropped 0.91-0.40=0.51, other 0.93-0.75=0.18.
-  EXPECT_NE(
-      html.find(
-          "reduced forget ROUGE-L from 0.97 to 0.12 while correlated retain dropped 0.33 more"),
-      std::string::npos);
+  EXPECT_NE(html.find("reduced forget ROUGE-L from 0.97 to 0.12 while correlated retain "
+                      "dropped 0.33 more"),
+            std::string::npos);
   EXPECT_NE(
       html.find("Relearning on forget: forget ROUGE-L went from 0.12 to 0.90 in 50 steps (91%"),
       std::string::npos);
@@ -222,13 +374,15 @@ TEST(ReportHtml, ChromiumRendersEveryImage) {
   ASSERT_TRUE(fs::exists(chromium)) << "install Debian's chromium (scripts/install-deps.sh)";
   const fs::path run = make_run("report_chromium", true);
   const auto out = write_report(run, {});
-  ASSERT_EQ(out.images.size(), 7u);
+  ASSERT_EQ(out.images.size(), 11u);
   // A copy of the report with a probe script that marks <body> once every image has decoded.
   std::string html = core::read_file(out.html);
   const std::string probe =
-      "<script>window.addEventListener('load',function(){var im=document.images,ok=im.length>0;"
+      "<script>window.addEventListener('load',function(){var "
+      "im=document.images,ok=im.length>0;"
       "for(var i=0;i<im.length;i++){if(!(im[i].complete&&im[i].naturalWidth>0))ok=false;}"
-      "document.body.setAttribute('data-images',im.length+':'+(ok?'loaded':'broken'));});</script>";
+      "document.body.setAttribute('data-images',im.length+':'+(ok?'loaded':'broken'));});</"
+      "script>";
   html.insert(html.rfind("</body>"), probe);
   const fs::path probed = run / "probe.html";
   core::write_file_atomic(probed, html);
@@ -247,7 +401,7 @@ TEST(ReportHtml, ChromiumRendersEveryImage) {
   while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) dom.append(buf, n);
   ::pclose(pipe);
   fs::remove_all(profile);
-  EXPECT_NE(dom.find("data-images=\"7:loaded\""), std::string::npos) << dom.substr(0, 400);
+  EXPECT_NE(dom.find("data-images=\"11:loaded\""), std::string::npos) << dom.substr(0, 400);
   EXPECT_NE(dom.find("id=\"summary\""), std::string::npos);
 }
 
