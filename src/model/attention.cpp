@@ -6,6 +6,13 @@
 
 #include <cmath>
 
+// CMake passes the version of the libtorch it links; other torch headers earlier on the include
+// path would pick the wrong backend below and mismatch the library.
+#if defined(LETHE_TORCH_CMAKE_MAJOR) && (TORCH_VERSION_MAJOR != LETHE_TORCH_CMAKE_MAJOR || \
+                                         TORCH_VERSION_MINOR != LETHE_TORCH_CMAKE_MINOR)
+#error "the torch headers on the include path are not those of the libtorch CMake found"
+#endif
+
 #include "model/kv_cache.h"
 #include "model/rotary.h"
 

@@ -1,13 +1,24 @@
 // torchrun / Slurm environment, a c10d ProcessGroupGloo over a TCPStore, and the collectives of
-// data-parallel training: gradient sums, row gathers, consistency checks.
-#ifndef USE_C10D_GLOO
+// data-parallel training: gradient sums, row gathers, consistency checks. Without Gloo headers
+// (PyTorch's pip wheels and libtorch zips ship none; CMake's LETHE_C10D_GLOO) the process group
+// throws on construction and c10d_available() is false.
+#ifndef LETHE_C10D_GLOO  // set by CMake; a build without it guesses from the headers
+#if __has_include(<gloo/algorithm.h>)
+#define LETHE_C10D_GLOO 1
+#else
+#define LETHE_C10D_GLOO 0
+#endif
+#endif
+#if LETHE_C10D_GLOO && !defined(USE_C10D_GLOO)
 #define USE_C10D_GLOO 1
 #endif
 #include "train/distributed.h"
 
 #include <cstdlib>
+#if LETHE_C10D_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
 
 #include "core/error.h"
 
@@ -68,6 +79,8 @@ std::pair<int64_t, int64_t> rank_slice(int64_t rows, int64_t rank, int64_t world
   return {begin, begin + base + (rank < extra ? 1 : 0)};
 }
 
+#if LETHE_C10D_GLOO
+
 struct ProcessGroup::Impl {
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
@@ -120,6 +133,30 @@ void ProcessGroup::broadcast(torch::Tensor& tensor, int64_t root) {
 }
 
 void ProcessGroup::barrier() { impl_->group->barrier()->wait(); }
+
+#else  // !LETHE_C10D_GLOO
+
+struct ProcessGroup::Impl {};
+
+ProcessGroup::ProcessGroup(const DistEnv& env, std::chrono::milliseconds)
+    : rank_(env.rank), world_size_(env.world_size) {
+  LETHE_FAIL("c10d: rank ", env.rank, "/", env.world_size,
+             ": this lethe was built without c10d's Gloo backend (its libtorch ships no gloo "
+             "headers; see LETHE_C10D_GLOO in docs/performance.md), so it cannot run "
+             "multi-process data parallelism");
+}
+
+ProcessGroup::~ProcessGroup() = default;
+
+void ProcessGroup::all_reduce_sum(std::vector<torch::Tensor>&) {
+  LETHE_FAIL("c10d: built without Gloo");
+}
+
+void ProcessGroup::broadcast(torch::Tensor&, int64_t) { LETHE_FAIL("c10d: built without Gloo"); }
+
+void ProcessGroup::barrier() { LETHE_FAIL("c10d: built without Gloo"); }
+
+#endif  // LETHE_C10D_GLOO
 
 void all_reduce_gradients(ProcessGroup& group, const NamedParameters& params, double weight) {
   // One flat fp64 buffer: [w * g_0, w * g_1, ..., w], summed over ranks, then divided by sum w.
@@ -240,6 +277,6 @@ std::unique_ptr<ProcessGroup> join_process_group_from_env() {
   return std::make_unique<ProcessGroup>(env);
 }
 
-bool c10d_available() { return true; }
+bool c10d_available() { return LETHE_C10D_GLOO != 0; }
 
 }  // namespace lethe::train
