@@ -4,6 +4,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/json_io.h"
+#include "core/runtime.h"
 #include "data/batching.h"
 #include "data/dataset.h"
 #include "io/checkpoint.h"
@@ -42,6 +43,7 @@ json pretrain_config_to_json(const PretrainConfig& c) {
   j["max_position_embeddings"] = c.max_position_embeddings;
   j["rope_theta"] = c.rope_theta;
   j["max_length"] = c.max_length;
+  j["device"] = c.device;
   const json train_part = train_options_to_json(c.train);
   for (const auto& [key, value] : train_part.items()) j[key] = value;
   return j;
@@ -56,9 +58,9 @@ void pretrain_config_from_json(const json& j, PretrainConfig& c, const std::stri
     return v.get<int64_t>();
   };
   for (const auto& [key, value] : j.items()) {
-    if (key == "corpus" || key == "out") {
+    if (key == "corpus" || key == "out" || key == "device") {
       LETHE_CHECK(value.is_string(), where, ": '", key, "' must be a string");
-      (key == "corpus" ? c.corpus : c.out) = value.get<std::string>();
+      (key == "corpus" ? c.corpus : key == "out" ? c.out : c.device) = value.get<std::string>();
     } else if (key == "vocab_size")
       c.vocab_size = positive(value, key);
     else if (key == "hidden_size")
@@ -112,6 +114,7 @@ TrainResult run_pretrain(const PretrainConfig& config, bool resume) {
   LETHE_CHECK(!config.corpus.empty(), "pretrain: no corpus given (--corpus)");
   LETHE_CHECK(!config.out.empty(), "pretrain: no output folder given (--out)");
   const fs::path out = config.out;
+  const c10::Device device = core::parse_device(config.device);
   LETHE_CHECK(resume || (!has_training_run(out) && !fs::exists(out / "model.safetensors")),
               out.string(),
               " already holds a model or a training run; use --resume or another --out");
@@ -178,6 +181,7 @@ TrainResult run_pretrain(const PretrainConfig& config, bool resume) {
         p.value().zero_();
     }
   }
+  model->to(device);
   TrainTarget target;
   for (auto& p : model->named_parameters()) {
     p.value().set_requires_grad(true);

@@ -22,13 +22,16 @@ struct PretrainConfig {
   int64_t max_position_embeddings = 512;
   double rope_theta = 10000.0;
   int64_t max_length = 256;  // tokens per training example (longer prose is cut into pieces)
-  TrainOptions train;        // defaults: lr 1e-3 cosine, 2% warm-up, weight decay 0.1, batch 16
+  // "cpu" | "cuda[:N]"; the weights are initialised on the CPU, so a seed gives the same start on
+  // every device.
+  std::string device = "cpu";
+  TrainOptions train;  // defaults: lr 1e-3 cosine, 2% warm-up, weight decay 0.1, batch 16
   PretrainConfig();
 };
 
 // Keys: corpus, out, vocab_size, hidden_size, num_hidden_layers, num_attention_heads,
-// num_key_value_heads, intermediate_size, max_position_embeddings, rope_theta, max_length, and
-// every train_options_to_json key.
+// num_key_value_heads, intermediate_size, max_position_embeddings, rope_theta, max_length, device,
+// and every train_options_to_json key.
 nlohmann::json pretrain_config_to_json(const PretrainConfig& config);
 void pretrain_config_from_json(const nlohmann::json& json, PretrainConfig& config,
                                const std::string& where);

@@ -87,6 +87,17 @@ TEST_F(TrainCommands, PretrainWritesACompleteHfFolder) {
   EXPECT_LT(lines.back().at("loss").get<double>(), lines.front().at("loss").get<double>());
 }
 
+TEST_F(TrainCommands, PretrainRejectsAnUnknownDeviceBeforeWritingAnything) {
+  std::string output;
+  const fs::path out = *dir_ / "pretrain_bad_device";
+  EXPECT_EQ(test::run_lethe("--quiet pretrain --corpus " + (*dir_ / "corpus.jsonl").string() +
+                                " --out " + out.string() + " --device tpu",
+                            &output),
+            2);
+  EXPECT_NE(output.find("--device: unknown device 'tpu'"), std::string::npos) << output;
+  EXPECT_FALSE(fs::exists(out));
+}
+
 TEST_F(TrainCommands, FinetuneWritesAPeftAdapterAndResolvedConfig) {
   ASSERT_EQ(status_, 0) << *output_;
   core::write_file_atomic(*dir_ / "ft.yaml",
