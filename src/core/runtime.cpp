@@ -1,16 +1,15 @@
 // Threads, BLAS detection, device/dtype parsing, seeding.
 #include "core/runtime.h"
 
+#include <ATen/Parallel.h>
 #include <dlfcn.h>
 #include <link.h>
+#include <torch/cuda.h>
+#include <torch/utils.h>
 
 #include <cstdio>
 #include <cstring>
 #include <thread>
-
-#include <ATen/Parallel.h>
-#include <torch/cuda.h>
-#include <torch/utils.h>
 
 #include "core/error.h"
 
@@ -20,6 +19,13 @@ int setup_threads(int requested) {
   int n = requested > 0 ? requested : static_cast<int>(std::thread::hardware_concurrency());
   if (n <= 0) n = 1;
   at::set_num_threads(n);
+  // OpenBLAS keeps its own thread pool (OPENBLAS_NUM_THREADS, default: all cores) whose idle
+  // threads spin in sched_yield; left alone, `--threads 1` still ran every matmul on two threads,
+  // and on a busy machine the spinning cost more than the matmuls. Keep both pools the same size.
+  using SetBlasThreads = void (*)(int);
+  if (auto* set_blas_threads =
+          reinterpret_cast<SetBlasThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+    set_blas_threads(n);
   return at::get_num_threads();
 }
 
@@ -88,11 +94,16 @@ c10::ScalarType parse_dtype(const std::string& name) {
 
 std::string dtype_name(c10::ScalarType dtype) {
   switch (dtype) {
-    case c10::kFloat: return "float32";
-    case c10::kBFloat16: return "bfloat16";
-    case c10::kHalf: return "float16";
-    case c10::kDouble: return "float64";
-    default: return c10::toString(dtype);
+    case c10::kFloat:
+      return "float32";
+    case c10::kBFloat16:
+      return "bfloat16";
+    case c10::kHalf:
+      return "float16";
+    case c10::kDouble:
+      return "float64";
+    default:
+      return c10::toString(dtype);
   }
 }
 

@@ -1,3 +1,4 @@
 list(APPEND LETHE_TEST_SOURCES
   tests/core/core_test.cpp
+  tests/core/runtime_test.cpp
 )
