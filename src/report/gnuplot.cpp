@@ -102,12 +102,18 @@ std::string plot_command(const Chart& c, const fs::path& dat) {
     }
   } else {
     p << "plot ";
+    // gnuplot cycles 8 colours: each further group of 8 lines gets other points and dashes, so
+    // no two lines of a chart look alike.
+    static const int points[] = {7, 5, 9, 13, 11}, dashes[] = {1, 4, 5, 3, 1};
     for (size_t k = 0; k < c.series.size(); ++k) {
       if (k) p << ", ";
-      p << quoted(dat.string()) << " index " << k
-        << (c.series[k].dashed ? " with lines dt 2 lw 2 title "
-                               : " with linespoints lw 2 pt 7 ps 0.8 title ")
-        << quoted(c.series[k].label);
+      p << quoted(dat.string()) << " index " << k;
+      if (c.series[k].dashed)
+        p << " with lines dt 2 lw 2";
+      else
+        p << " with linespoints lw 2 pt " << points[(k / 8) % 5] << " dt " << dashes[(k / 8) % 5]
+          << " ps 0.8";
+      p << " title " << quoted(c.series[k].label);
     }
     if (c.diagonal) p << ", x with lines dt 2 lc rgb 'gray' title 'chance'";
   }
