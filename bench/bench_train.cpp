@@ -2,17 +2,19 @@
 // and the Qwen2.5-0.5B shapes, fp32 and bf16, random weights, LoRA r 8 on all seven projections;
 // tokens/s, peak RSS, model-FLOP utilisation against a matmul peak measured in the same run, and
 // the ratio to the same step in PyTorch eager (bench_train_eager.py, run with /usr/bin/python3 in
-// the same run). Usage: bench_train [--shape micro|0.5b|all] [--dtype float32|bfloat16|all]
-// [--steps N] [--threads K]
-//                    [--no-eager]
+// the same run). Wall time and CPU time (user + sys, all threads) per step after one warm-up step;
+// on a shared machine compare CPU times. Usage: bench_train [--shape micro|0.5b|all]
+// [--dtype float32|bfloat16|all] [--steps N] [--threads K] [--no-eager]
 #include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include "bench_shapes.h"
 #include "core/runtime.h"
 #include "data/batching.h"
 #include "model/causal_lm.h"
@@ -24,23 +26,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using lethe::model::CausalLM;
 using lethe::model::ModelConfig;
-
-ModelConfig shape(const std::string& name) {
-  ModelConfig c;
-  c.model_type = "qwen2";
-  c.tie_word_embeddings = true;
-  c.rope_theta = 1e6;
-  c.max_position_embeddings = 32768;
-  if (name == "0.5b") {
-    c.vocab_size = 151936, c.hidden_size = 896, c.intermediate_size = 4864;
-    c.num_hidden_layers = 24, c.num_attention_heads = 14, c.num_key_value_heads = 2;
-  } else {
-    c.vocab_size = 2048, c.hidden_size = 256, c.intermediate_size = 688;
-    c.num_hidden_layers = 4, c.num_attention_heads = 4, c.num_key_value_heads = 2;
-  }
-  c.head_dim = c.hidden_size / c.num_attention_heads;
-  return c;
-}
 
 // LoRA step FLOPs per token (issue 4): 4 x matmul parameters (forward + input gradients; frozen
 // weights get no weight gradient) plus attention (QK^T and PV, forward and backward: 3 x 4 H D
@@ -66,33 +51,49 @@ double matmul_peak(torch::ScalarType dtype) {
   return 2.0 * n * n * n / best;
 }
 
+// User + sys seconds of this process (all threads) so far.
+double cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
+         1e-6 * (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
+}
+
 double peak_rss_mb() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   return usage.ru_maxrss / 1024.0;
 }
 
-// tokens/s of the PyTorch-eager step, parsed from the script's "tokens_per_s=X" line; 0 on failure.
-double eager_tokens_per_s(const std::string& shape_name, const std::string& dtype, int64_t B,
-                          int64_t T, int steps, int threads) {
+struct EagerResult {
+  double tokens_per_s = 0;    // 0 on failure
+  double cpu_s_per_step = 0;  // user + sys seconds per step
+};
+
+// The PyTorch-eager step, parsed from the script's "tokens_per_s=X" and "cpu_s_per_step=X" lines.
+EagerResult eager_step(const std::string& shape_name, const std::string& dtype, int64_t B,
+                       int64_t T, int steps, int threads) {
   const std::string cmd = std::string("/usr/bin/python3 ") + LETHE_SOURCE_DIR +
                           "/bench/bench_train_eager.py --shape " + shape_name + " --dtype " +
                           dtype + " --batch " + std::to_string(B) + " --seq " + std::to_string(T) +
                           " --steps " + std::to_string(steps) + " --threads " +
                           std::to_string(threads) + " 2>&1";
   FILE* pipe = popen(cmd.c_str(), "r");
-  if (!pipe) return 0;
+  if (!pipe) return {};
   char line[512];
-  double value = 0;
-  while (fgets(line, sizeof line, pipe))
-    if (std::strncmp(line, "tokens_per_s=", 13) == 0) value = std::atof(line + 13);
+  EagerResult result;
+  while (fgets(line, sizeof line, pipe)) {
+    if (std::strncmp(line, "tokens_per_s=", 13) == 0) result.tokens_per_s = std::atof(line + 13);
+    if (std::strncmp(line, "cpu_s_per_step=", 15) == 0)
+      result.cpu_s_per_step = std::atof(line + 15);
+  }
   pclose(pipe);
-  return value;
+  return result;
 }
 
 void run(const std::string& shape_name, torch::ScalarType dtype, int steps, int threads,
          bool eager) {
-  const ModelConfig c = shape(shape_name);
+  const ModelConfig c = lethe::bench::model_shape(shape_name);
   const int64_t B = shape_name == "0.5b" ? 4 : 16, T = 64;
   torch::manual_seed(0);
   CausalLM model(c);
@@ -119,22 +120,26 @@ void run(const std::string& shape_name, torch::ScalarType dtype, int steps, int 
     optimizer.step(1e-4);
   };
   step();  // warm-up
+  const double cpu_start = cpu_seconds();
   auto start = Clock::now();
   for (int i = 0; i < steps; ++i) step();
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count() / steps;
+  const double cpu_per_step = (cpu_seconds() - cpu_start) / steps;
   const double tokens_per_s = B * T / seconds;
   const double peak = matmul_peak(dtype);
   const double mfu = tokens_per_s * flops_per_token(c, T) / peak;
   const std::string dtype_name = lethe::core::dtype_name(dtype);
   std::printf(
-      "%-5s %-8s B=%-3lld T=%lld  step %.3fs  %8.0f tokens/s  peak RSS %6.0f MB  MFU %5.1f%% "
-      "(matmul peak %.1f GFLOP/s)",
+      "%-5s %-8s B=%-3lld T=%lld  step %.3fs (cpu %.3fs)  %8.0f tokens/s  peak RSS %6.0f MB  "
+      "MFU %5.1f%% (matmul peak %.1f GFLOP/s)",
       shape_name.c_str(), dtype_name.c_str(), static_cast<long long>(B), static_cast<long long>(T),
-      seconds, tokens_per_s, peak_rss_mb(), 100 * mfu, peak / 1e9);
+      seconds, cpu_per_step, tokens_per_s, peak_rss_mb(), 100 * mfu, peak / 1e9);
   if (eager) {
-    const double other = eager_tokens_per_s(shape_name, dtype_name, B, T, steps, threads);
-    if (other > 0)
-      std::printf("  eager %8.0f tokens/s  ratio %.2fx", other, tokens_per_s / other);
+    const EagerResult other = eager_step(shape_name, dtype_name, B, T, steps, threads);
+    if (other.tokens_per_s > 0)
+      std::printf("  eager %8.0f tokens/s (cpu %.3fs)  ratio %.2fx (cpu %.2fx)", other.tokens_per_s,
+                  other.cpu_s_per_step, tokens_per_s / other.tokens_per_s,
+                  other.cpu_s_per_step / cpu_per_step);
     else
       std::printf("  eager: failed (is /usr/bin/python3 with torch installed?)");
   }
@@ -169,7 +174,10 @@ int main(int argc, char** argv) {
     }
   }
   threads = lethe::core::setup_threads(threads);
-  std::printf("bench_train: %d threads, libtorch %s\n", threads, TORCH_VERSION);
+  double load[1] = {0};
+  getloadavg(load, 1);
+  std::printf("bench_train: %d threads, libtorch %s, load average %.2f\n", threads, TORCH_VERSION,
+              load[0]);
   for (const std::string s : {"micro", "0.5b"}) {
     if (shapes != "all" && shapes != s) continue;
     for (const auto dtype : {torch::kFloat32, torch::kBFloat16}) {
