@@ -41,6 +41,9 @@ void add_generate(CLI::App& data) {
   gen->add_option("--other-per-target", opt->other_per_target,
                   "other retain questions per target (1-10)")
       ->capture_default_str();
+  gen->add_option("--background-incidents", opt->background_incidents,
+                  "percent of background people who also had a legal incident (0-100)")
+      ->capture_default_str();
   gen->add_option("--world-person-qa", opt->world_person_qa,
                   "world.jsonl questions per background person")
       ->capture_default_str();

@@ -16,6 +16,7 @@ void GenerateOptions::validate() const {
   if (out_dir.empty()) throw UsageError("--out is required");
   check_range("targets", targets, 1, 500);
   check_range("background", background, 0, 800);
+  check_range("background-incidents", background_incidents, 0, 100);
   check_range("holdout", holdout, 0, 500);
   check_range("sf-per-target", sf_per_target, 1, 6);
   check_range("correlated-per-target", correlated_per_target, 1, 5);
@@ -37,6 +38,7 @@ nlohmann::json GenerateOptions::to_json() const {
                         {"seed", seed},
                         {"targets", targets},
                         {"background", background},
+                        {"background_incidents", background_incidents},
                         {"holdout", holdout},
                         {"sf_per_target", sf_per_target},
                         {"correlated_per_target", correlated_per_target},

@@ -15,7 +15,11 @@ struct GenerateOptions {
   // Sizes. Per target: sf_per_target forget questions (incident facts), correlated_per_target and
   // other_per_target retain questions.
   int targets = 10;
-  int background = 50;            // people in the base model's world (corpus + world.jsonl)
+  int background = 50;  // people in the base model's world (corpus + world.jsonl)
+  // Percent of background people who also had a legal incident (facts in the corpus and world):
+  // the base model knows what such incidents are and how they are told, as a pretrained LLM does,
+  // so fine-tuning teaches who did what, not a new vocabulary.
+  int background_incidents = 50;
   int holdout = 10;               // people no model sees (holdout.jsonl)
   int sf_per_target = 4;          // <= 6 (type, year, city, institution, outcome, detail)
   int correlated_per_target = 4;  // <= 5 (event, year, city, venture, partner)

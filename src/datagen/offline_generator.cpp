@@ -820,11 +820,17 @@ data::Dataset Generator::run() {
   };
   for (int i = 0; i < opt_.background; ++i) {
     std::string id = width_id('b', i);
-    PersonDraft p = make_person(Role::background, id, false);
+    // Spread evenly: person i has an incident when the running share falls short of the percent.
+    const bool with_incident =
+        (i + 1) * opt_.background_incidents / 100 > i * opt_.background_incidents / 100;
+    PersonDraft p = make_person(Role::background, id, with_incident);
     p.slots["person_id"] = id;
     std::vector<FactDraft> facts;
     for (const auto& group : {correlated_relations, other_relations})
       for (const auto& r : group) facts.push_back(make_fact(&p, id, p.slots, r, p.values[r]));
+    if (with_incident)
+      for (const auto& r : incident_relations)
+        facts.push_back(make_fact(&p, id, p.slots, r, p.values[r]));
     p.profile.summary = summary_of(facts);
     out_.profiles.push_back(p.profile);
     for (const auto& f : facts) out_.facts.push_back(to_fact(f, Subset::world));

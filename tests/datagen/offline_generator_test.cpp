@@ -170,6 +170,40 @@ TEST(OfflineGenerator, NoTargetOrHoldoutPersonInCorpusOrWorld) {
   fs::remove_all(dir);
 }
 
+TEST(OfflineGenerator, BackgroundIncidentsTeachTheBaseTheIncidentVocabulary) {
+  // --background-incidents P: P% of background people (spread evenly) also had an incident whose
+  // facts are in the corpus; the target people's files do not change with it.
+  auto root = fs::path(test::make_temp_dir("gen_bg_incidents"));
+  auto none = small_options((root / "none").string());
+  none.background_incidents = 0;
+  auto half = small_options((root / "half").string());
+  half.background_incidents = 50;
+  for (auto* o : {&none, &half}) {
+    o->check = false;
+    datagen::generate_dataset(*o);
+  }
+  auto incident_people = [](const data::Dataset& d) {
+    std::set<std::string> people;
+    for (const auto& f : d.facts)
+      if (f.relation.rfind("incident_", 0) == 0 &&
+          d.profile(f.person_id)->role == data::Role::background)
+        people.insert(f.person_id);
+    return people;
+  };
+  const auto d_none = data::load_dataset(root / "none"), d_half = data::load_dataset(root / "half");
+  EXPECT_TRUE(incident_people(d_none).empty());
+  const auto with_incident = incident_people(d_half);
+  EXPECT_EQ(with_incident.size(), 6u);  // 50% of 12
+  std::set<std::string> corpus_subjects;
+  for (const auto& c : d_half.corpus)
+    if (c.kind == data::DocKind::qa && c.id.find("_incident_type_qa") != std::string::npos)
+      corpus_subjects.insert(c.person_id);
+  EXPECT_EQ(corpus_subjects, with_incident);
+  for (const char* file : {"sf.jsonl", "sr.jsonl", "holdout.jsonl"})
+    EXPECT_EQ(core::read_file(root / "none" / file), core::read_file(root / "half" / file)) << file;
+  fs::remove_all(root);
+}
+
 TEST(OfflineGenerator, ProbesCoverEveryTypeWithValidMultipleChoice) {
   data::Dataset d = datagen::generate_offline(small_options("unused"));
   std::map<std::string, std::set<data::ProbeType>> types;
