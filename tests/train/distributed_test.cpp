@@ -1,7 +1,8 @@
 // Scale-out: the torchrun / Slurm environment, batch slices per rank, data-parallel gradients over
 // a real c10d Gloo process group of 2 processes on loopback equal to the single-process gradient of
 // the whole batch (grad_ascent weighted by loss tokens, npo by examples), and `lethe finetune` /
-// `lethe unlearn` launched as 2 processes ending with the adapter of the single-process run.
+// `lethe unlearn` (npo_gd, rmu) launched as 2 processes ending with the adapter of the
+// single-process run.
 #include "train/distributed.h"
 
 #include <gtest/gtest.h>
@@ -235,6 +236,13 @@ class DataParallelCommands : public ::testing::Test {
             " --vocab-size 300 --hidden-size 32 --layers 2 --heads 2 --kv-heads 1"
             " --intermediate-size 64 --max-length 64 --epochs 1 --batch-size 4",
         &output);
+    // The fine-tuned adapter to unlearn from (single process).
+    if (status_ == 0)
+      status_ = test::run_lethe(
+          "--quiet --threads 1 finetune --model " + (*dir_ / "base").string() + " --data " +
+              (*dir_ / "qa.jsonl").string() + "," + (*dir_ / "forget.jsonl").string() + " --out " +
+              (*dir_ / "adapter").string() + " --lora-dropout 0 --epochs 1 --lr 1e-2",
+          &output);
     output_ = new std::string(output);
   }
   static void TearDownTestSuite() {
@@ -245,10 +253,12 @@ class DataParallelCommands : public ::testing::Test {
   }
 
   // The single-process run and the 2-process run of the same command end with the same adapter
-  // and the same metrics; only rank 0 writes and reports.
-  static void expect_same_run(const std::string& command, const std::string& args, size_t steps) {
+  // and the same metrics; only rank 0 writes and reports. `start`: the adapter the run starts from
+  // (empty: a fresh LoRA, whose lora_B starts at zero).
+  static void expect_same_run(const std::string& name, const std::string& command,
+                              const std::string& args, size_t steps, const fs::path& start) {
     std::string output;
-    const fs::path one = *dir_ / (command + "_1"), two = *dir_ / (command + "_2");
+    const fs::path one = *dir_ / (name + "_1"), two = *dir_ / (name + "_2");
     ASSERT_EQ(test::run_lethe("--quiet --threads 1 " + command + args + " --out " + one.string(),
                               &output),
               0)
@@ -267,13 +277,18 @@ class DataParallelCommands : public ::testing::Test {
     const auto want = io::load_safetensors(one / "adapter_model.safetensors");
     const auto got = io::load_safetensors(two / "adapter_model.safetensors");
     ASSERT_EQ(got.size(), want.size());
+    const io::StateDict initial =
+        start.empty() ? io::StateDict() : io::load_safetensors(start / "adapter_model.safetensors");
     double moved = 0.0;
-    for (const auto& [name, tensor] : want) {
-      ASSERT_TRUE(got.count(name)) << name;
-      EXPECT_CLOSE(command + " " + name, got.at(name), tensor, 2e-5, 1e-4);
-      moved = std::max(moved, tensor.abs().max().item<double>());
+    for (const auto& [key, tensor] : want) {
+      ASSERT_TRUE(got.count(key)) << key;
+      EXPECT_CLOSE(name + " " + key, got.at(key), tensor, 2e-5, 1e-4);
+      if (!start.empty())
+        moved = std::max(moved, (tensor - initial.at(key)).abs().max().item<double>());
+      else if (key.find("lora_B") != std::string::npos)
+        moved = std::max(moved, tensor.abs().max().item<double>());
     }
-    EXPECT_GT(moved, 1e-3);  // the run trained (lora_B starts at zero for finetune)
+    EXPECT_GT(moved, 1e-3) << name << ": the run did not train";
     // metrics.jsonl: one line per step (rank 1 appended nothing), the same losses and norms.
     const auto lines_one = core::read_jsonl(one / "metrics.jsonl");
     const auto lines_two = core::read_jsonl(two / "metrics.jsonl");
@@ -283,7 +298,7 @@ class DataParallelCommands : public ::testing::Test {
       for (const char* key : {"loss", "grad_norm", "tokens"})
         EXPECT_NEAR(lines_two[i].at(key).get<double>(), lines_one[i].at(key).get<double>(),
                     1e-4 * (1 + std::abs(lines_one[i].at(key).get<double>())))
-            << command << " step " << i + 1 << " " << key;
+            << name << " step " << i + 1 << " " << key;
     EXPECT_TRUE(fs::exists(two / "config.yaml"));
   }
 
@@ -299,34 +314,39 @@ TEST_F(DataParallelCommands, FinetuneOnTwoProcessesEqualsOneProcess) {
   ASSERT_EQ(status_, 0) << *output_;
   // 7 records in micro-batches of 3, 3, 1 (the last one leaves rank 1 without rows), 2 per step,
   // clipping at norm 1 active.
-  expect_same_run("finetune",
+  expect_same_run("finetune", "finetune",
                   " --model " + (*dir_ / "base").string() + " --data " +
                       (*dir_ / "qa.jsonl").string() +
                       " --lora-dropout 0 --batch-size 3 --grad-accum 2 --epochs 2"
                       " --lr 1e-2 --max-grad-norm 1 --seed 5",
-                  4);  // 3 micro-batches x 2 epochs, 2 per step
+                  4, {});  // 3 micro-batches x 2 epochs, 2 per step
 }
 
 TEST_F(DataParallelCommands, NpoGdOnTwoProcessesEqualsOneProcess) {
   ASSERT_EQ(status_, 0) << *output_;
-  // The fine-tuned adapter to unlearn from (single process).
-  std::string output;
-  const fs::path adapter = *dir_ / "adapter";
-  ASSERT_EQ(test::run_lethe("--quiet --threads 1 finetune --model " + (*dir_ / "base").string() +
-                                " --data " + (*dir_ / "qa.jsonl").string() + "," +
-                                (*dir_ / "forget.jsonl").string() + " --out " + adapter.string() +
-                                " --lora-dropout 0 --epochs 1 --lr 1e-2",
-                            &output),
-            0)
-      << output;
   // npo_gd: NPO on the forget batch (cached reference log-probs, split across the ranks) + a
   // token-mean retain NLL: terms with different normalisers. Forget batches 2, 2, 1; retain 2, 2.
-  expect_same_run("unlearn",
+  const fs::path adapter = *dir_ / "adapter";
+  expect_same_run("npo_gd", "unlearn",
                   " --model " + (*dir_ / "base").string() + " --adapter " + adapter.string() +
                       " --method npo_gd --forget " + (*dir_ / "forget.jsonl").string() +
                       " --retain " + (*dir_ / "retain.jsonl").string() +
                       " --batch-size 2 --epochs 2 --lr 1e-2 --max-grad-norm 1",
-                  6);  // 3 micro-batches x 2 epochs
+                  6, adapter);  // 3 micro-batches x 2 epochs
+}
+
+TEST_F(DataParallelCommands, RmuOnTwoProcessesEqualsOneProcess) {
+  ASSERT_EQ(status_, 0) << *output_;
+  // RMU reads hidden states: the ranks exchange layer 1's (and the frozen model's on the retain
+  // rows); in the last forget batch rank 1 has no rows but one retain row.
+  const fs::path adapter = *dir_ / "adapter";
+  expect_same_run("rmu", "unlearn",
+                  " --model " + (*dir_ / "base").string() + " --adapter " + adapter.string() +
+                      " --method rmu --param layer=1 --param num_updated_layers=2"
+                      " --param steering_coeff=5 --param alpha=10 --forget " +
+                      (*dir_ / "forget.jsonl").string() + " --retain " +
+                      (*dir_ / "retain.jsonl").string() + " --batch-size 2 --epochs 1 --lr 1e-2",
+                  3, adapter);  // 3 micro-batches
 }
 
 TEST_F(DataParallelCommands, RanksGivenDifferentDataStopWithOneError) {
