@@ -174,6 +174,14 @@ double run_together(const std::vector<std::string>& commands) {
   return rc == 0 ? seconds : -1.0;
 }
 
+// " (2.03x the 1-process rate)", or "" without a 1-process number.
+std::string ratio_text(double ratio) {
+  if (!(ratio > 0)) return "";
+  char text[64];
+  std::snprintf(text, sizeof text, " (%.2fx the 1-process rate)", ratio);
+  return text;
+}
+
 void bench_sweep(const std::string& self, int threads, const fs::path& dir) {
   const int64_t n_configs = static_cast<int64_t>(sweep_spec(dir).configs().size());
   std::printf(
@@ -196,16 +204,13 @@ void bench_sweep(const std::string& self, int threads, const fs::path& dir) {
       continue;
     }
     int64_t done = 0;
-    for (const auto& c : train::write_sweep_index(sweep_spec(out))["configs"])
-      done += c["status"] == "done";
+    const auto index = train::write_sweep_index(sweep_spec(out));
+    for (const auto& c : index["configs"]) done += c["status"] == "done";
     if (processes == 1) one = seconds;
-    std::printf(
-        "%d process(es) x %d thread(s): %lld/%lld done in %.1f s = %.1f configs/min%s\n", processes,
-        per_process, static_cast<long long>(done), static_cast<long long>(n_configs), seconds,
-        60.0 * done / seconds,
-        processes > 1 && one > 0
-            ? (" (" + std::to_string(one / seconds).substr(0, 4) + "x the 1-process rate)").c_str()
-            : "");
+    std::printf("%d process(es) x %d thread(s): %lld/%lld done in %.1f s = %.1f configs/min%s\n",
+                processes, per_process, static_cast<long long>(done),
+                static_cast<long long>(n_configs), seconds, 60.0 * done / seconds,
+                ratio_text(processes > 1 && one > 0 ? one / seconds : 0.0).c_str());
   }
 }
 
@@ -245,12 +250,9 @@ void bench_data_parallel(const std::string& self, int threads, const fs::path& d
     }
     const double ms = median_step_ms(out);
     if (processes == 1) one = ms;
-    std::printf(
-        "%d process(es) x %d thread(s): step %.1f ms, %.0f tokens/s%s\n", processes, per_process,
-        ms, kDpBatch * (kPrompt + kAnswer) / (ms / 1e3),
-        processes > 1 && one > 0
-            ? (" (" + std::to_string(one / ms).substr(0, 4) + "x the 1-process rate)").c_str()
-            : "");
+    std::printf("%d process(es) x %d thread(s): step %.1f ms, %.0f tokens/s%s\n", processes,
+                per_process, ms, kDpBatch * (kPrompt + kAnswer) / (ms / 1e3),
+                ratio_text(processes > 1 && one > 0 ? one / ms : 0.0).c_str());
   }
 }
 
