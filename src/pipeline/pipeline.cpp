@@ -94,6 +94,13 @@ RunSummary run_pipeline(const RunOptions& options) {
   ctx.run_dir = options.out;
   ctx.config = config;
   ctx.model = config["model"].get<std::string>();
+  // The shipped base model is named relative to the repository (models/lethe-base): found from any
+  // working directory through the source tree lethe was built from.
+  if (fs::path(ctx.model).is_relative() && !fs::exists(ctx.model) &&
+      fs::exists(fs::path(LETHE_SOURCE_DIR) / ctx.model / "config.json")) {
+    ctx.model = (fs::path(LETHE_SOURCE_DIR) / ctx.model).string();
+    config["model"] = ctx.model;
+  }
   const std::string hint =
       "; build lethe's base model with `lethe pretrain --config configs/pretrain_lethe_base.yaml`, "
       "or set model: in the config (or --model)";

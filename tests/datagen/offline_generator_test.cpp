@@ -64,12 +64,12 @@ TEST(OfflineGenerator, DefaultSizesCountsManifestAndChecksPass) {
   EXPECT_EQ(d.holdout.size(), 40u);           // 10 holdout x 4
   EXPECT_EQ(d.wrong_details.size(), 140u);
   EXPECT_EQ(d.forget_eval.size(), 40u * 9);  // 2 paraphrases + 7 other probe types
-  EXPECT_EQ(d.world.size(), 150u + 60u);
-  EXPECT_EQ(d.profiles.size(), 170u);
+  EXPECT_EQ(d.world.size(), 50u + 60u);
+  EXPECT_EQ(d.profiles.size(), 70u);
   size_t corpus_bytes = 0;
   for (const auto& c : d.corpus) corpus_bytes += c.text.size();
-  EXPECT_GE(corpus_bytes, 500u * 1000);
-  EXPECT_LE(corpus_bytes, 2000u * 1000);
+  EXPECT_GE(corpus_bytes, 250u * 1000);
+  EXPECT_LE(corpus_bytes, 1000u * 1000);
   ASSERT_TRUE(result.report.has_value());
   EXPECT_TRUE(result.report->passed()) << result.report->to_text();
   for (const auto& c : result.report->checks) EXPECT_TRUE(c.passed()) << c.name;

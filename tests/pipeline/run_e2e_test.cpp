@@ -1,15 +1,13 @@
-// `lethe run --quick` end to end on a tiny base model made like lethe-base (`lethe pretrain` on the
-// benchmark's corpus): the files of the run folder, that the numbers make sense (fine-tuned forget
-// ROUGE-L high, heavy GA far lower, retain-only low), and that re-running reuses every stage.
+// `lethe run --quick` end to end on the shipped base model (models/lethe-base): the files of the
+// run folder, that the numbers make sense (fine-tuned forget ROUGE-L high, heavy GA far lower,
+// retain-only low, the base answers its world), and that re-running reuses every stage.
 #include <gtest/gtest.h>
 
 #include "core/json_io.h"
 #include "core/progress.h"
-#include "datagen/generate.h"
 #include "expect_close.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/run_config.h"
-#include "train/pretrain.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -22,37 +20,11 @@ class PipelineRun : public ::testing::Test {
   static void SetUpTestSuite() {
     core::Progress::set_quiet(true);
     dir_ = new fs::path(test::make_temp_dir("pipeline_e2e"));
-    // The base model: pretrained on the quick world's corpus, like models/lethe-base but smaller.
-    const json quick = pipeline::resolve_run_config(std::nullopt, true);
-    datagen::GenerateOptions g;
-    g.out_dir = (*dir_ / "world").string();
-    g.seed = quick["seed"];
-    for (auto it = quick["data"].begin(); it != quick["data"].end(); ++it) {
-      if (it.key() == "targets") g.targets = it.value();
-      if (it.key() == "background") g.background = it.value();
-      if (it.key() == "holdout") g.holdout = it.value();
-      if (it.key() == "other_per_target") g.other_per_target = it.value();
-      if (it.key() == "world_country_qa") g.world_country_qa = it.value();
-    }
-    g.check = false;
-    datagen::generate_dataset(g);
-    train::PretrainConfig p;
-    p.corpus = (*dir_ / "world" / "corpus.jsonl").string();
-    p.out = (*dir_ / "base").string();
-    p.vocab_size = 512;
-    p.hidden_size = 64;
-    p.num_hidden_layers = 2;
-    p.num_attention_heads = 4;
-    p.num_key_value_heads = 2;
-    p.intermediate_size = 128;
-    p.max_length = 96;
-    p.train.epochs = 2;
-    p.train.batch_size = 16;
-    train::run_pretrain(p, false);
-
+    // The model a user gets: lethe's shipped base model (models/lethe-base, docs/base_model.md).
+    base_ = new fs::path(fs::path(LETHE_SOURCE_DIR) / "models" / "lethe-base");
     pipeline::RunOptions o;
     o.quick = true;
-    o.model = p.out;
+    o.model = base_->string();
     o.out = *dir_ / "run";
     first_ = new pipeline::RunSummary(pipeline::run_pipeline(o));
   }
@@ -60,6 +32,7 @@ class PipelineRun : public ::testing::Test {
     fs::remove_all(*dir_);
     delete dir_;
     delete first_;
+    delete base_;
   }
   static const pipeline::StageOutcome* stage(const std::string& name) {
     for (const auto& s : first_->stages)
@@ -75,9 +48,11 @@ class PipelineRun : public ::testing::Test {
     return m.at(json::json_pointer("/" + path)).get<double>();
   }
   static fs::path* dir_;
+  static fs::path* base_;
   static pipeline::RunSummary* first_;
 };
 fs::path* PipelineRun::dir_ = nullptr;
+fs::path* PipelineRun::base_ = nullptr;
 pipeline::RunSummary* PipelineRun::first_ = nullptr;
 
 TEST_F(PipelineRun, EveryStageRanOrSaysWhyNot) {
@@ -145,6 +120,9 @@ TEST_F(PipelineRun, NumbersMakeSense) {
   EXPECT_GT(ft, 0.6);                // the fine-tuned model learnt the forget set
   EXPECT_LT(retain_only, ft - 0.3);  // the gold model never saw it
   EXPECT_GT(agg(eval, "finetuned", "retain/rouge_l_recall"), 0.5);
+  // The base model answers its world (the model-utility questions), and the LoRA keeps that.
+  EXPECT_GT(agg(eval, "base", "world/rouge_l_recall"), 0.8);
+  EXPECT_GT(agg(eval, "finetuned", "world/rouge_l_recall"), 0.6);
   if (available("unlearn")) {
     const double ga = agg(eval, "unlearn_grad_ascent_heavy", "forget/rouge_l_recall");
     std::printf("[forget ROUGE-L: grad_ascent heavy %.3f]\n", ga);
@@ -163,10 +141,10 @@ TEST_F(PipelineRun, RerunningReusesEveryStage) {
         e.path().filename() != "config.yaml")
       before[e.path().string()] = e.last_write_time();
   std::string output;
-  ASSERT_EQ(test::run_lethe("--quiet run --quick --model " + (*dir_ / "base").string() + " --out " +
-                                run.string(),
-                            &output),
-            0)
+  ASSERT_EQ(
+      test::run_lethe("--quiet run --quick --model " + base_->string() + " --out " + run.string(),
+                      &output),
+      0)
       << output;
   EXPECT_EQ(output.find(" done "), std::string::npos) << output;
   EXPECT_NE(output.find("reused"), std::string::npos) << output;

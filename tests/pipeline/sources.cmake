@@ -1,9 +1,10 @@
 # Only when `lethe run` is part of the build (src/pipeline/sources.cmake decides).
-# run_e2e_test.cpp (the --quick run end to end) is not listed yet: its evaluation stage takes > 4 min on
-# the tiny model and the quick fine-tuning does not memorise the forget set yet (see docs/run.md).
+# run_e2e_test.cpp runs `lethe run --quick` end to end on the shipped models/lethe-base.
 if("src/pipeline/pipeline.cpp" IN_LIST LETHE_SOURCES)
   list(APPEND LETHE_TEST_SOURCES
+    tests/pipeline/fuzz_regressions_test.cpp
     tests/pipeline/pipeline_units_test.cpp
+    tests/pipeline/run_crash_test.cpp
   )
 endif()
 if("src/pipeline/stage_audit.cpp" IN_LIST LETHE_SOURCES)
