@@ -13,7 +13,7 @@ json read_json(const std::filesystem::path& path) {
   std::string text = read_file(path);
   try {
     return json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
     LETHE_FAIL(path.string(), ": invalid JSON: ", e.what());
   }
 }
@@ -31,7 +31,7 @@ void for_each_jsonl(const std::filesystem::path& path,
     json record;
     try {
       record = json::parse(line);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
       LETHE_FAIL(path.string(), ":", line_no, ": invalid JSON: ", e.what());
     }
     LETHE_CHECK(record.is_object(), path.string(), ":", line_no, ": expected a JSON object");

@@ -43,7 +43,7 @@ std::vector<Record> read_records(const fs::path& path, std::vector<std::string>*
       json record;
       try {
         record = json::parse(line);
-      } catch (const json::parse_error& e) {
+      } catch (const json::exception& e) {  // parse_error, out_of_range (1e999)
         LETHE_FAIL(where, ": invalid JSON: ", e.what());
       }
       LETHE_CHECK(record.is_object(), where, ": expected a JSON object");

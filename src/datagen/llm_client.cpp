@@ -9,37 +9,13 @@
 #include <random>
 #include <thread>
 
+#include "datagen/chat_response.h"
 #include "datagen/json_extract.h"
 #include "datagen/json_schema.h"
 
 namespace lethe::datagen {
 
 namespace {
-
-// One line, at most `limit` characters: server error bodies go into our one-line errors.
-std::string snippet(const std::string& text, size_t limit = 200) {
-  std::string out;
-  for (char c : text) {
-    if (out.size() >= limit) {
-      out += "...";
-      break;
-    }
-    out += (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
-  }
-  return out;
-}
-
-// The server's own error message when the body is {"error": {"message": ...}}.
-std::string server_message(const std::string& body) {
-  auto j = json::parse(body, nullptr, false);
-  if (!j.is_discarded() && j.is_object() && j.contains("error")) {
-    const auto& e = j["error"];
-    if (e.is_object() && e.contains("message") && e["message"].is_string())
-      return snippet(e["message"].get<std::string>());
-    if (e.is_string()) return snippet(e.get<std::string>());
-  }
-  return snippet(body);
-}
 
 // Thrown by workers that notice another worker's fatal error; never the reported cause.
 class Stopped : public Error {
@@ -49,15 +25,6 @@ class Stopped : public Error {
 
 bool retryable_status(long status) {
   return status == 408 || status == 409 || status == 425 || status == 429 || status >= 500;
-}
-
-// Retry-After in seconds (the HTTP-date form is not used by LLM APIs and counts as absent).
-double retry_after_seconds(const HttpResponse& response) {
-  auto it = response.headers.find("retry-after");
-  if (it == response.headers.end()) return 0;
-  char* end = nullptr;
-  double s = std::strtod(it->second.c_str(), &end);
-  return (end != it->second.c_str() && std::isfinite(s) && s > 0) ? s : 0;
 }
 
 double jitter_fraction() {
@@ -159,28 +126,13 @@ std::optional<LlmClient::Reply> LlmClient::call(const ChatRequest& request,
                            HttpOptions{options_.connect_timeout_s, options_.request_timeout_s});
         long status = response.status;
         if (status == 200) {
-          auto j = json::parse(response.body, nullptr, false);
-          const json* message = nullptr;
-          if (!j.is_discarded() && j.is_object() && j.contains("choices") &&
-              j["choices"].is_array() && !j["choices"].empty() && j["choices"][0].is_object() &&
-              j["choices"][0].contains("message"))
-            message = &j["choices"][0]["message"];
-          if (message && message->is_object() && message->contains("content") &&
-              (*message)["content"].is_string()) {
-            if (j.contains("usage") && j["usage"].is_object()) {
-              const auto& u = j["usage"];
-              int64_t p = u.value("prompt_tokens", int64_t{0});
-              int64_t c = u.value("completion_tokens", int64_t{0});
-              count(&LlmStats::prompt_tokens, p);
-              count(&LlmStats::completion_tokens, c);
-              permit.reconcile(u.value("total_tokens", p + c));
+          if (auto completion = parse_chat_completion(response.body)) {
+            if (completion->has_usage) {
+              count(&LlmStats::prompt_tokens, completion->prompt_tokens);
+              count(&LlmStats::completion_tokens, completion->completion_tokens);
+              permit.reconcile(completion->total_tokens);
             }
-            Reply reply;
-            reply.content = (*message)["content"].get<std::string>();
-            const auto& choice = j["choices"][0];
-            if (choice.contains("finish_reason") && choice["finish_reason"].is_string())
-              reply.finish_reason = choice["finish_reason"].get<std::string>();
-            return reply;
+            return Reply{std::move(completion->content), std::move(completion->finish_reason)};
           }
           // A 200 whose envelope is broken (a proxy cut the body): transient.
           last_error = "malformed response body: " + snippet(response.body, 80);
@@ -202,7 +154,9 @@ std::optional<LlmClient::Reply> LlmClient::call(const ChatRequest& request,
                       options_.model + "' (server said: " + server_message(response.body) + ")");
         } else if (retryable_status(status)) {
           last_error = "HTTP " + std::to_string(status) + ": " + server_message(response.body);
-          wait = retry_after_seconds(response);
+          auto retry_after = response.headers.find("retry-after");
+          wait =
+              retry_after == response.headers.end() ? 0 : retry_after_seconds(retry_after->second);
           if (wait > options_.retry_after_max_s) {
             stop_ = true;
             throw Error("llm: " + url_ + " asks to wait " + std::to_string(wait) +

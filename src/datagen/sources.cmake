@@ -1,4 +1,5 @@
 list(APPEND LETHE_SOURCES
+  src/datagen/chat_response.cpp
   src/datagen/dedup.cpp
   src/datagen/http_client.cpp
   src/datagen/json_extract.cpp

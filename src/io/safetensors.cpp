@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 
@@ -305,11 +306,13 @@ void write_safetensors(const fs::path& path, const StateDict& tensors, const Met
   const fs::path tmp = core::temp_path_for(path);
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    LETHE_CHECK(out.good(), tmp.string(), ": cannot open for writing: ", std::strerror(errno));
+    LETHE_CHECK(out.good(), path.string(), ": cannot write into ", tmp.parent_path().string(), ": ",
+                std::strerror(errno));
     const uint64_t header_len = header.size();
     out.write(reinterpret_cast<const char*>(&header_len), 8);
     out.write(header.data(), static_cast<std::streamsize>(header.size()));
     for (const auto& item : items) {
+      if (!out.good()) break;  // keeps errno of the failed write
       // One tensor at a time on the CPU, so a GPU model is never copied whole.
       torch::Tensor cpu = item.tensor->detach().to(torch::kCPU).contiguous();
       out.write(static_cast<const char*>(cpu.data_ptr()),
@@ -317,10 +320,12 @@ void write_safetensors(const fs::path& path, const StateDict& tensors, const Met
     }
     out.flush();
     if (!out.good()) {
+      const int err = errno;  // of the failed write(2): ENOSPC, EFBIG, EDQUOT, EIO
       out.close();
       std::error_code ec;
       fs::remove(tmp, ec);
-      LETHE_FAIL(path.string(), ": write failed (disk full or read-only?)");
+      LETHE_FAIL(path.string(), ": cannot write: ", err ? std::strerror(err) : "I/O error",
+                 " (the file was not changed)");
     }
   }
   core::commit_temp_file(tmp, path);

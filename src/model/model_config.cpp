@@ -23,10 +23,26 @@ T get_or(const json& j, const std::string& key, T fallback, const std::string& w
   }
 }
 
+// An integer field: a JSON integer within int64_t (a float such as 1e20 is an error, never a cast).
+int64_t as_int64(const json& v, const std::string& key, const std::string& where) {
+  LETHE_CHECK(
+      v.is_number_integer() && !(v.is_number_unsigned() && v.get<uint64_t>() > uint64_t{INT64_MAX}),
+      where, ": field '", key, "' must be an integer, got ", v.dump());
+  return v.get<int64_t>();
+}
+
+template <>
+int64_t get_or<int64_t>(const json& j, const std::string& key, int64_t fallback,
+                        const std::string& where) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return fallback;
+  return as_int64(*it, key, where);
+}
+
 int64_t require_positive(const json& j, const std::string& key, const std::string& where) {
   auto it = j.find(key);
   LETHE_CHECK(it != j.end() && !it->is_null(), where, ": missing field '", key, "'");
-  LETHE_CHECK(it->is_number_integer() && it->get<int64_t>() > 0, where, ": field '", key,
+  LETHE_CHECK(it->is_number_integer() && as_int64(*it, key, where) > 0, where, ": field '", key,
               "' must be a positive integer, got ", it->dump());
   return it->get<int64_t>();
 }
@@ -54,6 +70,21 @@ std::optional<RopeScaling> parse_rope_scaling(const json& j, const std::string& 
   }
   LETHE_FAIL(where, ": rope_scaling type '", type,
              "' is not supported (supported: default, linear, llama3)");
+}
+
+// The parameter count in T: long double to check the range, int64_t once it is known to fit.
+template <typename T>
+T count_parameters(const ModelConfig& c) {
+  const T C = c.hidden_size, D = c.head_dim, I = c.intermediate_size;
+  const T q = T(c.num_attention_heads) * D, kv = T(c.num_key_value_heads) * D;
+  T attn = C * q + 2 * C * kv + q * C;
+  if (c.has_qkv_bias()) attn += q + 2 * kv;
+  if (c.has_o_bias()) attn += C;
+  T mlp = 3 * C * I;
+  if (c.mlp_bias) mlp += 2 * I + C;
+  const T layer = attn + mlp + 2 * C;
+  const T embed = T(c.vocab_size) * C;
+  return embed * (c.tie_word_embeddings ? 1 : 2) + T(c.num_hidden_layers) * layer + C;
 }
 
 }  // namespace
@@ -125,14 +156,19 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& where) {
               ": use_sliding_window with sliding_window=", c.sliding_window.value_or(0),
               " is not supported (sliding-window attention)");
   auto bos = j.find("bos_token_id");
-  if (bos != j.end() && bos->is_number_integer()) c.bos_token_id = bos->get<int64_t>();
+  if (bos != j.end() && bos->is_number_integer())
+    c.bos_token_id = as_int64(*bos, "bos_token_id", where);
   auto eos = j.find("eos_token_id");
   if (eos != j.end() && eos->is_number_integer()) {
-    c.eos_token_id = {eos->get<int64_t>()};
+    c.eos_token_id = {as_int64(*eos, "eos_token_id", where)};
   } else if (eos != j.end() && eos->is_array()) {
-    c.eos_token_id = get_or<std::vector<int64_t>>(j, "eos_token_id", {}, where);
+    for (const auto& id : *eos) c.eos_token_id.push_back(as_int64(id, "eos_token_id", where));
   }
   c.torch_dtype = get_or<std::string>(j, "torch_dtype", "float32", where);
+  // num_parameters() counts in int64_t; absurd sizes (a corrupt or hostile file) stop here.
+  const long double count = count_parameters<long double>(c);
+  LETHE_CHECK(count < 4e18L, where, ": the sizes describe ", static_cast<double>(count),
+              " parameters, more than any model lethe can hold");
   return c;
 }
 
@@ -182,16 +218,11 @@ json ModelConfig::to_json() const {
 }
 
 int64_t ModelConfig::num_parameters() const {
-  const int64_t C = hidden_size, D = head_dim;
-  const int64_t q = num_attention_heads * D, kv = num_key_value_heads * D;
-  int64_t attn = C * q + 2 * C * kv + q * C;
-  if (has_qkv_bias()) attn += q + 2 * kv;
-  if (has_o_bias()) attn += C;
-  int64_t mlp = 3 * C * intermediate_size;
-  if (mlp_bias) mlp += 2 * intermediate_size + C;
-  const int64_t layer = attn + mlp + 2 * C;
-  const int64_t embed = vocab_size * C;
-  return embed * (tie_word_embeddings ? 1 : 2) + num_hidden_layers * layer + C;
+  return count_parameters<int64_t>(*this);  // from_json checked that this fits
+}
+
+double ModelConfig::num_parameters_approx() const {
+  return static_cast<double>(count_parameters<long double>(*this));
 }
 
 }  // namespace lethe::model

@@ -53,6 +53,8 @@ struct ModelConfig {
   bool has_qkv_bias() const { return attention_bias; }
   bool has_o_bias() const { return model_type == "llama" && attention_bias; }
   int64_t num_parameters() const;  // of the model this config builds (tied embeddings counted once)
+  // The same count in floating point: never overflows, for sizes no file has been checked against.
+  double num_parameters_approx() const;
 };
 
 }  // namespace lethe::model

@@ -3,10 +3,12 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "text/byte_level.h"
 
 namespace lethe::train {
 
@@ -29,17 +31,31 @@ json scalar_to_json(const YAML::Node& node) {
   return text;
 }
 
-json node_to_json(const YAML::Node& node) {
+// Limits against hostile files: aliases can make a small file expand into a huge (or, through an
+// alias to an enclosing node, endless) tree.
+constexpr int kMaxDepth = 64;
+constexpr int64_t kMaxNodes = 100'000;
+
+json node_to_json(const YAML::Node& node, const std::string& file, int depth, int64_t* nodes) {
+  const auto where = [&](const YAML::Node& n) {
+    return file + ":" + std::to_string(n.Mark().line + 1);
+  };
+  LETHE_CHECK(depth <= kMaxDepth, where(node), ": nested more than ", kMaxDepth, " levels deep");
+  LETHE_CHECK(++*nodes <= kMaxNodes, file, ": more than ", kMaxNodes,
+              " values (aliases expanding without end?)");
   switch (node.Type()) {
     case YAML::NodeType::Map: {
       json object = json::object();
-      for (const auto& item : node)
-        object[item.first.as<std::string>()] = node_to_json(item.second);
+      for (const auto& item : node) {
+        LETHE_CHECK(item.first.IsScalar(), where(item.first),
+                    ": a key must be a plain string, not a list or mapping");
+        object[item.first.Scalar()] = node_to_json(item.second, file, depth + 1, nodes);
+      }
       return object;
     }
     case YAML::NodeType::Sequence: {
       json array = json::array();
-      for (const auto& item : node) array.push_back(node_to_json(item));
+      for (const auto& item : node) array.push_back(node_to_json(item, file, depth + 1, nodes));
       return array;
     }
     case YAML::NodeType::Scalar:
@@ -81,6 +97,11 @@ void emit(YAML::Emitter& out, const json& value) {
 
 json read_config_file(const std::filesystem::path& path) {
   const std::string text = core::read_file(path);
+  // yaml-cpp passes ill-formed UTF-8 through; it would only fail later, when written as JSON.
+  const size_t bad = text::find_invalid_utf8(text);
+  LETHE_CHECK(bad == std::string::npos, path.string(), ":",
+              1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n'),
+              ": not valid UTF-8 (config files are UTF-8 text)");
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -88,7 +109,8 @@ json read_config_file(const std::filesystem::path& path) {
     LETHE_FAIL(path.string(), ":", e.mark.line + 1, ": invalid YAML: ", e.msg);
   }
   LETHE_CHECK(root.IsMap(), path.string(), ": a config file must be a mapping of option: value");
-  return node_to_json(root);
+  int64_t nodes = 0;
+  return node_to_json(root, path.string(), 0, &nodes);
 }
 
 std::string to_yaml(const json& value) {

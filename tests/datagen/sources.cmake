@@ -1,4 +1,5 @@
 list(APPEND LETHE_TEST_SOURCES
+  tests/datagen/fuzz_regressions_test.cpp
   tests/datagen/offline_generator_test.cpp
   tests/datagen/quality_checks_test.cpp
   tests/datagen/llm_client_test.cpp

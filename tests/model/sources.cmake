@@ -1,5 +1,6 @@
 list(APPEND LETHE_TEST_SOURCES
   tests/model/causal_lm_test.cpp
+  tests/model/fuzz_regressions_test.cpp
   tests/model/generate_test.cpp
   tests/model/lora_linear_test.cpp
   tests/model/model_config_test.cpp
