@@ -73,10 +73,12 @@ struct EagerResult {
 // The PyTorch-eager step, parsed from the script's "tokens_per_s=X" and "cpu_s_per_step=X" lines.
 EagerResult eager_step(const std::string& shape_name, const std::string& dtype, int64_t B,
                        int64_t T, int steps, int threads) {
-  const std::string cmd = std::string("/usr/bin/python3 ") + LETHE_SOURCE_DIR +
-                          "/bench/bench_train_eager.py --shape " + shape_name + " --dtype " +
-                          dtype + " --batch " + std::to_string(B) + " --seq " + std::to_string(T) +
-                          " --steps " + std::to_string(steps) + " --threads " +
+  // OpenBLAS sizes its own pool from the environment (torch.set_num_threads does not reach it);
+  // lethe's setup_threads sizes both, so give the peer the same thread count.
+  const std::string cmd = "OPENBLAS_NUM_THREADS=" + std::to_string(threads) + " /usr/bin/python3 " +
+                          LETHE_SOURCE_DIR + "/bench/bench_train_eager.py --shape " + shape_name +
+                          " --dtype " + dtype + " --batch " + std::to_string(B) + " --seq " +
+                          std::to_string(T) + " --steps " + std::to_string(steps) + " --threads " +
                           std::to_string(threads) + " 2>&1";
   FILE* pipe = popen(cmd.c_str(), "r");
   if (!pipe) return {};

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """PyTorch-eager peer of bench_train.cpp: the same Qwen2 decoder (RMSNorm, RoPE rotate-half, GQA with q/k/v
 bias, SwiGLU, tied lm_head), LoRA r 8 / alpha 16 on all seven projections (frozen base, fp32 adapters),
-the same LoRA step (forward, mean token NLL, backward, torch.optim.AdamW). Prints tokens_per_s=X.
+the same LoRA step (forward, mean token NLL, backward, torch.optim.AdamW). Prints tokens_per_s=X and
+cpu_s_per_step=X (user + sys, all threads) after one warm-up step.
 Run with Debian's python3-torch: /usr/bin/python3 bench/bench_train_eager.py --shape micro"""
 import argparse
 import math
@@ -131,12 +132,15 @@ def main():
         loss.backward()
         opt.step()
 
-    step()
+    step()  # warm-up
+    cpu_start = time.process_time()
     start = time.perf_counter()
     for _ in range(a.steps):
         step()
     seconds = (time.perf_counter() - start) / a.steps
+    cpu_seconds = (time.process_time() - cpu_start) / a.steps
     print(f"tokens_per_s={a.batch * a.seq / seconds:.1f}")
+    print(f"cpu_s_per_step={cpu_seconds:.4f}")
 
 
 if __name__ == "__main__":

@@ -18,8 +18,18 @@
 
 namespace lethe::model {
 
+torch::Tensor attention_mask_for_layers(const torch::Tensor& allowed, torch::ScalarType dtype) {
+#if TORCH_VERSION_MAJOR >= 2
+  (void)dtype;
+  return allowed;
+#else
+  return torch::zeros(allowed.sizes(), allowed.options().dtype(dtype))
+      .masked_fill_(allowed.logical_not(), -std::numeric_limits<double>::infinity());
+#endif
+}
+
 torch::Tensor attention_scores_softmax(const torch::Tensor& q, const torch::Tensor& k,
-                                       const torch::Tensor& v, const torch::Tensor& allowed) {
+                                       const torch::Tensor& v, const torch::Tensor& mask) {
   const int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3);
   const int64_t Hkv = k.size(1), S = k.size(2), rep = H / Hkv;
 #if TORCH_VERSION_MAJOR >= 2
@@ -27,16 +37,21 @@ torch::Tensor attention_scores_softmax(const torch::Tensor& q, const torch::Tens
       rep == 1 ? k : k.unsqueeze(2).expand({B, Hkv, rep, S, D}).reshape({B, H, S, D});
   torch::Tensor v_full =
       rep == 1 ? v : v.unsqueeze(2).expand({B, Hkv, rep, S, D}).reshape({B, H, S, D});
-  return at::scaled_dot_product_attention(q, k_full, v_full, allowed);
+  return at::scaled_dot_product_attention(q, k_full, v_full, mask);
 #else
+  torch::Tensor bias = mask.scalar_type() == torch::kBool
+                           ? attention_mask_for_layers(mask, q.scalar_type())
+                           : mask;  // [B, 1, T, S]
   // Query heads sharing a kv head are stacked along the token axis, so k/v are never repeated.
-  torch::Tensor q_grouped = q.reshape({B, Hkv, rep * T, D});
-  torch::Tensor scores = torch::matmul(q_grouped, k.transpose(-1, -2)) / std::sqrt(double(D));
-  scores = scores.view({B, Hkv, rep, T, S});
-  scores.masked_fill_(allowed.unsqueeze(1).logical_not(), -std::numeric_limits<double>::infinity());
+  torch::Tensor q_grouped = q.reshape({B * Hkv, rep * T, D});
+  torch::Tensor scores = torch::bmm(q_grouped, k.reshape({B * Hkv, S, D}).transpose(1, 2));
+  // scores / sqrt(D) + bias in one pass: [B, Hkv, rep, T, S]
+  scores =
+      torch::add(bias.unsqueeze(1), scores.view({B, Hkv, rep, T, S}), 1.0 / std::sqrt(double(D)));
   // HF eager: softmax in fp32, then back to the activation dtype.
   torch::Tensor probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
-  return torch::matmul(probs.view({B, Hkv, rep * T, S}), v).view({B, H, T, D});
+  return torch::bmm(probs.view({B * Hkv, rep * T, S}), v.reshape({B * Hkv, S, D}))
+      .view({B, H, T, D});
 #endif
 }
 
@@ -57,16 +72,18 @@ AttentionImpl::AttentionImpl(const ModelConfig& config, int64_t layer_index, boo
 }
 
 torch::Tensor AttentionImpl::forward(const torch::Tensor& hidden, const torch::Tensor& cos,
-                                     const torch::Tensor& sin, const torch::Tensor& allowed,
+                                     const torch::Tensor& sin, const torch::Tensor& mask,
                                      KVCache* cache) {
   const int64_t B = hidden.size(0), T = hidden.size(1);
-  torch::Tensor q = q_proj(hidden).view({B, T, num_heads_, head_dim_}).transpose(1, 2);
-  torch::Tensor k = k_proj(hidden).view({B, T, num_kv_heads_, head_dim_}).transpose(1, 2);
-  torch::Tensor v = v_proj(hidden).view({B, T, num_kv_heads_, head_dim_}).transpose(1, 2);
+  std::vector<torch::Tensor> qkv =
+      forward_shared_input(hidden, {q_proj.get(), k_proj.get(), v_proj.get()});
+  torch::Tensor q = qkv[0].view({B, T, num_heads_, head_dim_}).transpose(1, 2);
+  torch::Tensor k = qkv[1].view({B, T, num_kv_heads_, head_dim_}).transpose(1, 2);
+  torch::Tensor v = qkv[2].view({B, T, num_kv_heads_, head_dim_}).transpose(1, 2);
   q = apply_rope(q, cos, sin);                                               // [B, H, T, D]
   k = apply_rope(k, cos, sin);                                               // [B, Hkv, T, D]
   if (cache != nullptr) std::tie(k, v) = cache->append(layer_index_, k, v);  // [B, Hkv, S, D]
-  torch::Tensor out = attention_scores_softmax(q, k, v, allowed);            // [B, H, T, D]
+  torch::Tensor out = attention_scores_softmax(q, k, v, mask);               // [B, H, T, D]
   return o_proj(out.transpose(1, 2).reshape({B, T, num_heads_ * head_dim_}));
 }
 

@@ -14,9 +14,9 @@ DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& config, int64_t layer_inde
 }
 
 torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& hidden, const torch::Tensor& cos,
-                                        const torch::Tensor& sin, const torch::Tensor& allowed,
+                                        const torch::Tensor& sin, const torch::Tensor& mask,
                                         KVCache* cache) {
-  torch::Tensor h = hidden + self_attn(input_layernorm(hidden), cos, sin, allowed, cache);
+  torch::Tensor h = hidden + self_attn(input_layernorm(hidden), cos, sin, mask, cache);
   return h + mlp(post_attention_layernorm(h));
 }
 

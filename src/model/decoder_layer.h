@@ -14,7 +14,7 @@ class DecoderLayerImpl : public torch::nn::Module {
   DecoderLayerImpl(const ModelConfig& config, int64_t layer_index, bool init_weights);
   // hidden [B, T, C] -> [B, T, C]; see AttentionImpl::forward for the other arguments.
   torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& cos,
-                        const torch::Tensor& sin, const torch::Tensor& allowed, KVCache* cache);
+                        const torch::Tensor& sin, const torch::Tensor& mask, KVCache* cache);
 
   Attention self_attn{nullptr};
   Mlp mlp{nullptr};

@@ -67,12 +67,13 @@ torch::Tensor DecoderModelImpl::forward(const torch::Tensor& ids, const ForwardO
   torch::Tensor key_mask = past > 0 ? torch::cat({cache->mask(), mask}, 1) : mask;  // [B, S]
   torch::Tensor allowed = build_attention_mask(key_mask, T);                        // [B, 1, T, S]
 
-  torch::Tensor h = embed_tokens(ids);  // [B, T, C]
+  torch::Tensor h = embed_tokens(ids);                                             // [B, T, C]
+  torch::Tensor layer_mask = attention_mask_for_layers(allowed, h.scalar_type());  // [B, 1, T, S]
   auto [cos, sin] = rope_cos_sin(rope_inv_freq(config_, ids.device()), positions, h.scalar_type());
   if (hidden_states != nullptr) hidden_states->clear();
   for (auto& layer : layer_list) {
     if (hidden_states != nullptr) hidden_states->push_back(h);
-    h = layer(h, cos, sin, allowed, cache);
+    h = layer(h, cos, sin, layer_mask, cache);
   }
   h = norm(h);
   if (hidden_states != nullptr) hidden_states->push_back(h);

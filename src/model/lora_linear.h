@@ -6,6 +6,8 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <optional>
+#include <vector>
 
 namespace lethe::model {
 
@@ -27,9 +29,12 @@ class LoraLinearImpl : public torch::nn::Module {
   LoraLinearImpl(int64_t in_features, int64_t out_features, bool bias, bool init_weights = true);
 
   // [..., in] -> [..., out]: x W^T + b + scaling * (dropout(x) A^T) B^T (the LoRA term when
-  // attached, enabled and not merged). The LoRA term is computed in the adapter dtype and cast back
-  // to x's dtype.
+  // attached, enabled and not merged). x A^T and the adapter's gradients are computed in the
+  // adapter dtype; the term is added in x's dtype.
   torch::Tensor forward(const torch::Tensor& x);
+  // True when forward runs the fused LoRA node (model/lora_linear.cpp): an adapter is active, no
+  // dropout is being applied and autocast is off.
+  bool runs_fused(const torch::Tensor& x) const;
 
   // Adds lora_A / lora_B with PEFT's default init (A Kaiming-uniform a = sqrt(5), B zeros) on the
   // weight's device and freezes weight and bias. Throws when an adapter is already attached.
@@ -72,5 +77,11 @@ class LoraLinearImpl : public torch::nn::Module {
   bool merged_ = false;
 };
 TORCH_MODULE(LoraLinear);
+
+// The projections of one input (q/k/v, gate/up): x [..., in] -> {projections[i]->forward(x)},
+// computed as one autograd node (one GEMM for all the A matrices, one input-gradient buffer) when
+// every projection runs_fused() with the same adapter dtype; projection by projection otherwise.
+std::vector<torch::Tensor> forward_shared_input(const torch::Tensor& x,
+                                                const std::vector<LoraLinearImpl*>& projections);
 
 }  // namespace lethe::model

@@ -11,7 +11,8 @@ MlpImpl::MlpImpl(const ModelConfig& config, bool init_weights) {
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
-  return down_proj(torch::silu(gate_proj(x)) * up_proj(x));
+  std::vector<torch::Tensor> gate_up = forward_shared_input(x, {gate_proj.get(), up_proj.get()});
+  return down_proj(torch::silu(gate_up[0]) * gate_up[1]);
 }
 
 }  // namespace lethe::model

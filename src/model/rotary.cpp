@@ -41,13 +41,40 @@ std::pair<torch::Tensor, torch::Tensor> rope_cos_sin(const torch::Tensor& inv_fr
   return {emb.cos().to(dtype), emb.sin().to(dtype)};
 }
 
+namespace {
+
+// rotate_half(x) = [-x2, x1] for the halves x1, x2 of the last dim.
+torch::Tensor rotate_half(const torch::Tensor& x) {
+  const int64_t half = x.size(-1) / 2;
+  return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+}
+
+// y = x * cos + rotate_half(x) * sin with its hand-written backward: rotate_half is a rotation, so
+// its transpose is -rotate_half and dx = g * cos - rotate_half(g * sin). (Autograd through the
+// narrow/cat would build zero-padded gradients for both halves and add them.)
+class RopeFunction : public torch::autograd::Function<RopeFunction> {
+ public:
+  // x [B, H, T, D], cos/sin [B, 1, T, D] -> [B, H, T, D]
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& cos, const torch::Tensor& sin) {
+    ctx->save_for_backward({cos, sin});
+    return torch::addcmul(x * cos, rotate_half(x), sin);
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_outputs) {
+    const auto saved = ctx->get_saved_variables();
+    const torch::Tensor& grad = grad_outputs[0];
+    return {torch::sub(grad * saved[0], rotate_half(grad * saved[1])), torch::Tensor(),
+            torch::Tensor()};
+  }
+};
+
+}  // namespace
+
 torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& cos,
                          const torch::Tensor& sin) {
-  const int64_t half = x.size(-1) / 2;
-  torch::Tensor x1 = x.narrow(-1, 0, half);
-  torch::Tensor x2 = x.narrow(-1, half, half);
-  torch::Tensor rotated = torch::cat({-x2, x1}, -1);
-  return x * cos.unsqueeze(1) + rotated * sin.unsqueeze(1);
+  return RopeFunction::apply(x, cos.unsqueeze(1), sin.unsqueeze(1));
 }
 
 }  // namespace lethe::model

@@ -43,8 +43,8 @@ torch::Tensor token_logprobs(CausalLM& model, const torch::Tensor& ids,
     const int64_t n = std::min(chunk, N - start);
     torch::Tensor logits = model->lm_head_forward(hidden.narrow(0, start, n)).to(torch::kFloat32);
     torch::Tensor target = targets.narrow(0, start, n).unsqueeze(1);
-    // log softmax(logits)[target] = logits[target] - logsumexp(logits)
-    pieces.push_back(logits.gather(1, target).squeeze(1) - torch::logsumexp(logits, 1));
+    // One fused log_softmax pass (and one in backward) instead of logsumexp's several.
+    pieces.push_back(torch::log_softmax(logits, 1).gather(1, target).squeeze(1));
   }
   torch::Tensor values = pieces.size() == 1 ? pieces[0] : torch::cat(pieces);  // [N]
   return logp_token.index_put({scored}, values);

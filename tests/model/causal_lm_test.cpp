@@ -1,13 +1,18 @@
 // CausalLM against the HF reference (qwen2-tiny): logits, argmax, token log-probs, bf16 statistics,
-// padding invariance, hidden states, weight-loading errors.
+// padding invariance, hidden states, weight-loading errors; RoPE and masked GQA attention against
+// their plain formulas.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
+#include <limits>
 
 #include "core/error.h"
 #include "io/safetensors.h"
+#include "model/attention.h"
 #include "model/decoder_model.h"
 #include "model/lora_linear.h"
+#include "model/rotary.h"
 #include "model_test_util.h"
 
 namespace lethe {
@@ -231,6 +236,40 @@ TEST(CausalLM, AttentionMaskLetsPaddingRowsSeeOnlyThemselves) {
                             torch::kBool)
                   .view({4, 4});
   EXPECT_TRUE(torch::equal(allowed, want)) << allowed;
+}
+
+TEST(CausalLM, RopeAndItsGradientMatchTheRotateHalfFormula) {
+  torch::manual_seed(2);
+  auto x = torch::randn({2, 3, 5, 8}).requires_grad_(true);  // [B, H, T, D]
+  auto x_ref = x.detach().clone().requires_grad_(true);
+  auto cos = torch::randn({2, 5, 8}), sin = torch::randn({2, 5, 8});
+  auto got = model::apply_rope(x, cos, sin);
+  // HF: x * cos + rotate_half(x) * sin, rotate_half(x) = [-x2, x1]
+  auto rotated = torch::cat({-x_ref.narrow(-1, 4, 4), x_ref.narrow(-1, 0, 4)}, -1);
+  auto want = x_ref * cos.unsqueeze(1) + rotated * sin.unsqueeze(1);
+  EXPECT_CLOSE("rope", got, want, 1e-6);
+  auto weights = torch::randn(want.sizes());
+  (got * weights).sum().backward();
+  (want * weights).sum().backward();
+  EXPECT_CLOSE("rope gradient", x.grad(), x_ref.grad(), 1e-6);
+}
+
+TEST(CausalLM, GroupedAttentionMatchesRepeatedKvHeadsWithEitherMask) {
+  torch::manual_seed(4);
+  const int64_t B = 2, H = 4, Hkv = 2, T = 5, D = 8;
+  auto q = torch::randn({B, H, T, D}), k = torch::randn({B, Hkv, T, D}),
+       v = torch::randn({B, Hkv, T, D});
+  auto key_mask = torch::tensor({1, 1, 1, 1, 1, 0, 0, 1, 1, 1}, torch::kInt64).view({B, T});
+  auto allowed = model::build_attention_mask(key_mask, T);  // [B, 1, T, T]
+  // Plain formula: every query head h reads kv head h / (H / Hkv).
+  auto k_full = k.repeat_interleave(H / Hkv, 1), v_full = v.repeat_interleave(H / Hkv, 1);
+  auto scores = torch::matmul(q, k_full.transpose(-1, -2)) / std::sqrt(double(D));
+  scores = scores.masked_fill(allowed.logical_not(), -std::numeric_limits<double>::infinity());
+  auto want = torch::matmul(torch::softmax(scores, -1), v_full);
+  EXPECT_CLOSE("bool mask", model::attention_scores_softmax(q, k, v, allowed), want, 1e-5);
+  auto layer_mask = model::attention_mask_for_layers(allowed, torch::kFloat32);
+  EXPECT_CLOSE("mask built once for all layers",
+               model::attention_scores_softmax(q, k, v, layer_mask), want, 1e-5);
 }
 
 TEST(CausalLM, RandomInitModelRunsInBothDtypes) {

@@ -1,4 +1,5 @@
-// LoraLinear: PEFT init, forward formula, merge/unmerge, the enabled switch, dropout, detach.
+// LoraLinear: PEFT init, forward formula, merge/unmerge, the enabled switch, dropout, detach; the
+// fused LoRA autograd node (forward_shared_input) against the composite formula and its gradients.
 #include "model/lora_linear.h"
 
 #include <gtest/gtest.h>
@@ -124,6 +125,138 @@ TEST(LoraLinear, Fp32AdapterOnBf16Base) {
   y.to(torch::kFloat32).sum().backward();
   EXPECT_TRUE(layer->lora_B.grad().defined());
   EXPECT_EQ(layer->lora_B.grad().scalar_type(), torch::kFloat32);
+}
+
+// q/k/v-like projections of one input with different ranks and output sizes, B non-zero.
+std::vector<model::LoraLinear> make_shared_input_group(bool bias, torch::ScalarType base_dtype) {
+  torch::manual_seed(5);
+  std::vector<model::LoraLinear> group;
+  for (auto [out, r] : std::vector<std::pair<int64_t, int64_t>>{{10, 4}, {6, 2}, {6, 4}}) {
+    model::LoraLinear layer(12, out, bias);
+    layer->to(base_dtype);
+    model::LoraOptions options;
+    options.r = r;
+    options.lora_alpha = 3.0 * r;  // scaling 3: not a power of two
+    options.dtype = torch::kFloat32;
+    layer->attach_lora(options);
+    torch::NoGradGuard no_grad;
+    layer->lora_B.normal_(0.0, 0.5);
+    group.push_back(layer);
+  }
+  return group;
+}
+
+// The same projections as the PEFT formula in plain differentiable ops on copies of the parameters
+// (adapter term in fp32, rounded to the base dtype before the add); returns the outputs and fills
+// `params` with the copies (weight, bias, lora_A, lora_B per projection).
+std::vector<torch::Tensor> composite_forward(const std::vector<model::LoraLinear>& group,
+                                             const torch::Tensor& x,
+                                             std::vector<torch::Tensor>* params) {
+  std::vector<torch::Tensor> outputs;
+  for (const auto& layer : group) {
+    auto copy = [&](const torch::Tensor& t) {
+      auto c = t.defined() ? t.detach().clone().requires_grad_(t.requires_grad()) : t;
+      params->push_back(c);
+      return c;
+    };
+    auto w = copy(layer->weight), b = copy(layer->bias), a = copy(layer->lora_A),
+         bb = copy(layer->lora_B);
+    auto lora = torch::linear(torch::linear(x.to(torch::kFloat32), a), bb) * layer->scaling();
+    outputs.push_back(torch::linear(x, w, b) + lora.to(x.scalar_type()));
+  }
+  return outputs;
+}
+
+// Sum of outputs weighted by fixed random tensors, so every output gets a distinct gradient.
+torch::Tensor weighted_sum(const std::vector<torch::Tensor>& outputs) {
+  torch::manual_seed(11);
+  torch::Tensor total = torch::zeros({}, torch::kFloat32);
+  for (const auto& y : outputs)
+    total = total + (y.to(torch::kFloat32) * torch::randn(y.sizes())).sum();
+  return total;
+}
+
+TEST(LoraLinear, SharedInputNodeMatchesCompositeFormulaAndGradients) {
+  for (bool trainable_base : {false, true}) {
+    auto group = make_shared_input_group(/*bias=*/true, torch::kFloat32);
+    if (trainable_base) {
+      for (auto& layer : group) {
+        layer->weight.set_requires_grad(true);
+        layer->bias.set_requires_grad(true);
+      }
+    }
+    auto x = torch::randn({3, 5, 12}).requires_grad_(true);
+    auto x_ref = x.detach().clone().requires_grad_(true);
+    std::vector<torch::Tensor> ref_params;
+    auto want = composite_forward(group, x_ref, &ref_params);
+    auto got = model::forward_shared_input(x, {group[0].get(), group[1].get(), group[2].get()});
+    ASSERT_EQ(got.size(), 3u);
+    for (size_t i = 0; i < 3; ++i)
+      EXPECT_CLOSE("output " + std::to_string(i), got[i], want[i], 1e-5);
+    weighted_sum(got).backward();
+    weighted_sum(want).backward();
+    EXPECT_CLOSE("grad x", x.grad(), x_ref.grad(), 1e-5);
+    for (size_t i = 0; i < 3; ++i) {
+      const std::string n = std::to_string(i);
+      EXPECT_CLOSE("grad lora_A " + n, group[i]->lora_A.grad(), ref_params[4 * i + 2].grad(), 1e-5);
+      EXPECT_CLOSE("grad lora_B " + n, group[i]->lora_B.grad(), ref_params[4 * i + 3].grad(), 1e-5);
+      if (trainable_base) {
+        EXPECT_CLOSE("grad weight " + n, group[i]->weight.grad(), ref_params[4 * i].grad(), 1e-5);
+        EXPECT_CLOSE("grad bias " + n, group[i]->bias.grad(), ref_params[4 * i + 1].grad(), 1e-5);
+      } else {
+        EXPECT_FALSE(group[i]->weight.grad().defined());
+      }
+    }
+  }
+}
+
+TEST(LoraLinear, FusedNodeWithoutBiasOrInputGradient) {
+  auto group = make_shared_input_group(/*bias=*/false, torch::kFloat32);
+  auto x = torch::randn({7, 12});  // an input that needs no gradient (the first layer's)
+  std::vector<torch::Tensor> ref_params;
+  auto want = composite_forward({group[1]}, x, &ref_params);
+  auto got = group[1](x);  // one projection: the same node with one member
+  EXPECT_CLOSE("output", got, want[0], 1e-5);
+  weighted_sum({got}).backward();
+  weighted_sum(want).backward();
+  EXPECT_CLOSE("grad lora_A", group[1]->lora_A.grad(), ref_params[2].grad(), 1e-5);
+  EXPECT_CLOSE("grad lora_B", group[1]->lora_B.grad(), ref_params[3].grad(), 1e-5);
+}
+
+TEST(LoraLinear, FusedNodeOnBf16BaseStaysWithinBf16Rounding) {
+  auto group = make_shared_input_group(/*bias=*/true, torch::kBFloat16);
+  auto x = torch::randn({4, 6, 12}).to(torch::kBFloat16).requires_grad_(true);
+  auto x_ref = x.detach().clone().requires_grad_(true);
+  std::vector<torch::Tensor> ref_params;
+  auto want = composite_forward(group, x_ref, &ref_params);
+  auto got = model::forward_shared_input(x, {group[0].get(), group[1].get(), group[2].get()});
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(got[i].scalar_type(), torch::kBFloat16);
+    // Outputs are O(1): a couple of bf16 roundings (2^-8 relative) apart at most.
+    EXPECT_CLOSE("output " + std::to_string(i), got[i].to(torch::kFloat32),
+                 want[i].to(torch::kFloat32), 2e-2, 1e-2);
+  }
+  weighted_sum(got).backward();
+  weighted_sum(want).backward();
+  EXPECT_EQ(x.grad().scalar_type(), torch::kBFloat16);
+  EXPECT_CLOSE("grad x", x.grad().to(torch::kFloat32), x_ref.grad().to(torch::kFloat32), 5e-2,
+               2e-2);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(group[i]->lora_A.grad().scalar_type(), torch::kFloat32);
+    // Adapter gradients come from fp32 GEMMs on the same bf16 values: fp32 agreement.
+    EXPECT_CLOSE("grad lora_A", group[i]->lora_A.grad(), ref_params[4 * i + 2].grad(), 1e-4, 1e-4);
+    EXPECT_CLOSE("grad lora_B", group[i]->lora_B.grad(), ref_params[4 * i + 3].grad(), 1e-4, 1e-4);
+  }
+}
+
+TEST(LoraLinear, SharedInputFallsBackPerProjection) {
+  auto group = make_shared_input_group(/*bias=*/true, torch::kFloat32);
+  group[1]->set_enabled(false);  // one member without an active adapter: each runs on its own
+  auto x = torch::randn({2, 12});
+  auto got = model::forward_shared_input(x, {group[0].get(), group[1].get(), group[2].get()});
+  for (size_t i = 0; i < 3; ++i)
+    EXPECT_TRUE(torch::equal(got[i], group[i](x))) << "projection " << i;
+  EXPECT_TRUE(torch::equal(got[1], torch::linear(x, group[1]->weight, group[1]->bias)));
 }
 
 TEST(LoraLinear, DetachRemovesAdapterAndBadOptionsThrow) {
