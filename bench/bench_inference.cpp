@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_shapes.h"
 #include "core/runtime.h"
 #include "model/causal_lm.h"
 #include "model/kv_cache.h"
@@ -29,22 +30,7 @@ void sync(torch::Device device) {
   if (device.is_cuda()) torch::cuda::synchronize();
 }
 
-ModelConfig shape(const std::string& name) {
-  ModelConfig c;
-  c.model_type = "qwen2";
-  c.tie_word_embeddings = true;
-  c.rope_theta = 1e6;
-  c.max_position_embeddings = 32768;
-  if (name == "0.5b") {
-    c.vocab_size = 151936, c.hidden_size = 896, c.intermediate_size = 4864;
-    c.num_hidden_layers = 24, c.num_attention_heads = 14, c.num_key_value_heads = 2;
-  } else {
-    c.vocab_size = 2048, c.hidden_size = 256, c.intermediate_size = 688;
-    c.num_hidden_layers = 4, c.num_attention_heads = 4, c.num_key_value_heads = 2;
-  }
-  c.head_dim = c.hidden_size / c.num_attention_heads;
-  return c;
-}
+ModelConfig shape(const std::string& name) { return lethe::bench::model_shape(name); }
 
 // Matmul FLOPs of one token at context length `ctx`: 2 x (linear weights) + attention (QK^T and
 // PV).

@@ -2,8 +2,10 @@
 #include "core/atomic_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -21,11 +23,48 @@ void fsync_path(const fs::path& path) {
   ::fsync(fd);
   ::close(fd);
 }
+
+// This machine's name, part of temporary names: shards on several hosts may share a folder.
+const std::string& host_name() {
+  static const std::string name = [] {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof(buf) - 1) != 0 || !buf[0]) return std::string("localhost");
+    std::string s(buf);
+    std::replace(s.begin(), s.end(), '/', '_');
+    return s;
+  }();
+  return name;
+}
+
+// Removes the temporaries ".NAME.tmp.HOST.PID" (or ".NAME.tmp.PID") of `path` left by processes of
+// this host that no longer run (SIGKILL, power loss). Others' and live ones are left alone.
+void remove_stale_temps(const fs::path& path) {
+  const std::string prefix = "." + path.filename().string() + ".tmp.";
+  std::error_code ec;
+  const fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string rest = name.substr(prefix.size());
+    const size_t dot = rest.rfind('.');
+    const std::string host = dot == std::string::npos ? host_name() : rest.substr(0, dot);
+    const std::string pid_text = dot == std::string::npos ? rest : rest.substr(dot + 1);
+    if (host != host_name() || pid_text.empty() ||
+        pid_text.find_first_not_of("0123456789") != std::string::npos || pid_text.size() > 9)
+      continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    std::error_code ignored;
+    fs::remove(it->path(), ignored);
+  }
+}
+
 }  // namespace
 
 fs::path temp_path_for(const fs::path& path) {
-  return path.parent_path() /
-         ("." + path.filename().string() + ".tmp." + std::to_string(::getpid()));
+  remove_stale_temps(path);
+  return path.parent_path() / ("." + path.filename().string() + ".tmp." + host_name() + "." +
+                               std::to_string(::getpid()));
 }
 
 void commit_temp_file(const fs::path& tmp, const fs::path& path) {
@@ -39,32 +78,74 @@ void commit_temp_file(const fs::path& tmp, const fs::path& path) {
   fsync_path(path.parent_path().empty() ? fs::path(".") : path.parent_path());
 }
 
-void write_file_atomic(const fs::path& path, const std::string& content) {
+namespace {
+
+// The first half of an atomic write: `content` in a fresh temporary next to `path` (returned).
+fs::path write_temp_file(const fs::path& path, const std::string& content) {
   if (!path.parent_path().empty()) {
     std::error_code ec;
     fs::create_directories(path.parent_path(), ec);
     LETHE_CHECK(!ec, path.parent_path().string(), ": cannot create folder: ", ec.message());
   }
-  fs::path tmp = temp_path_for(path);
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    LETHE_CHECK(out.good(), tmp.string(), ": cannot open for writing: ", std::strerror(errno));
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    out.flush();
-    if (!out.good()) {
-      out.close();
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      LETHE_FAIL(path.string(), ": write failed (disk full or read-only?)");
+  const fs::path tmp = temp_path_for(path);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  LETHE_CHECK(fd >= 0, path.string(), ": cannot write into ",
+              path.parent_path().empty() ? std::string(".") : path.parent_path().string(), ": ",
+              std::strerror(errno));
+  const char* data = content.data();
+  size_t left = content.size();
+  int err = 0;
+  while (left > 0 && err == 0) {
+    const ssize_t n = ::write(fd, data, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      err = n < 0 ? errno : EIO;
+    } else {
+      data += n;
+      left -= static_cast<size_t>(n);
     }
   }
-  commit_temp_file(tmp, path);
+  if (err == 0 && ::fsync(fd) != 0) err = errno;
+  if (::close(fd) != 0 && err == 0) err = errno;
+  if (err != 0) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    LETHE_FAIL(path.string(), ": cannot write: ", std::strerror(err),
+               " (the file was not changed)");
+  }
+  return tmp;
+}
+
+}  // namespace
+
+void write_file_atomic(const fs::path& path, const std::string& content) {
+  commit_temp_file(write_temp_file(path, content), path);
+}
+
+StagedFiles::~StagedFiles() {
+  for (const auto& [tmp, target] : staged_) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+  }
+}
+
+void StagedFiles::add(const fs::path& path, const std::string& content) {
+  staged_.emplace_back(write_temp_file(path, content), path);
+}
+
+void StagedFiles::commit() {
+  // Renames do not allocate space: once every temporary is written, they go through.
+  while (!staged_.empty()) {
+    auto [tmp, target] = staged_.front();
+    staged_.erase(staged_.begin());
+    commit_temp_file(tmp, target);
+  }
 }
 
 std::string read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
-  LETHE_CHECK(in.good(), path.string(), ": cannot open: ",
-              fs::exists(path) ? std::strerror(errno) : "no such file");
+  LETHE_CHECK(in.good(), path.string(),
+              ": cannot open: ", fs::exists(path) ? std::strerror(errno) : "no such file");
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -75,11 +156,12 @@ void append_line(const fs::path& path, const std::string& line) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   LETHE_CHECK(fd >= 0, path.string(), ": cannot open for appending: ", std::strerror(errno));
   std::string data = line + "\n";
-  ssize_t written = ::write(fd, data.data(), data.size());
+  const ssize_t written = ::write(fd, data.data(), data.size());
+  const int err = written < 0 ? errno : 0;
   ::fsync(fd);
   ::close(fd);
   LETHE_CHECK(written == static_cast<ssize_t>(data.size()), path.string(),
-              ": append failed (disk full or read-only?)");
+              ": cannot append: ", err ? std::strerror(err) : "short write (disk full?)");
 }
 
 }  // namespace lethe::core

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/atomic_file.h"
 #include "core/json_io.h"
 #include "data/records.h"
 
@@ -67,13 +68,21 @@ std::vector<WrongDetails> load_wrong_details(const std::filesystem::path& path);
 std::vector<ForgetEvalProbe> load_forget_eval(const std::filesystem::path& path);
 std::vector<CorpusDoc> load_corpus(const std::filesystem::path& path);
 
+// Records as JSONL text (one to_json() per line).
+template <typename Record>
+std::string records_jsonl(const std::vector<Record>& records) {
+  std::string out;
+  for (const auto& r : records) {
+    out += r.to_json().dump();
+    out += '\n';
+  }
+  return out;
+}
+
 // Writes records as JSONL atomically.
 template <typename Record>
 void save_records(const std::filesystem::path& path, const std::vector<Record>& records) {
-  std::vector<json> lines;
-  lines.reserve(records.size());
-  for (const auto& r : records) lines.push_back(r.to_json());
-  core::write_jsonl(path, lines);
+  core::write_file_atomic(path, records_jsonl(records));
 }
 
 struct LoadResult {

@@ -3,6 +3,7 @@
 
 #include <chrono>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/json_io.h"
 #include "core/sha256.h"
@@ -23,16 +24,26 @@ const std::vector<Backend>& backends() {
 
 nlohmann::json write_dataset(const data::Dataset& d, const fs::path& dir,
                              const GenerateOptions& options, const Backend& backend) {
-  fs::create_directories(dir);
-  data::save_records(dir / data::files::profiles, d.profiles);
-  data::save_records(dir / data::files::facts, d.facts);
-  data::save_records(dir / data::files::sf, d.sf);
-  data::save_records(dir / data::files::sr, d.sr);
-  data::save_records(dir / data::files::wrong_details, d.wrong_details);
-  data::save_records(dir / data::files::forget_eval, d.forget_eval);
-  data::save_records(dir / data::files::world, d.world);
-  data::save_records(dir / data::files::holdout, d.holdout);
-  data::save_records(dir / data::files::corpus, d.corpus);
+  // Every file is staged first and renamed into place together at the end, so a full disk or a
+  // read-only folder leaves an existing dataset in `dir` exactly as it was.
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  LETHE_CHECK(!ec, dir.string(), ": cannot create folder: ", ec.message());
+  core::StagedFiles staged;
+  nlohmann::json files = nlohmann::json::object();
+  auto stage = [&](const std::string& name, const std::string& text) {
+    staged.add(dir / name, text);
+    files[name] = {{"bytes", text.size()}, {"sha256", core::sha256_hex(text)}};
+  };
+  stage(data::files::profiles, data::records_jsonl(d.profiles));
+  stage(data::files::facts, data::records_jsonl(d.facts));
+  stage(data::files::sf, data::records_jsonl(d.sf));
+  stage(data::files::sr, data::records_jsonl(d.sr));
+  stage(data::files::wrong_details, data::records_jsonl(d.wrong_details));
+  stage(data::files::forget_eval, data::records_jsonl(d.forget_eval));
+  stage(data::files::world, data::records_jsonl(d.world));
+  stage(data::files::holdout, data::records_jsonl(d.holdout));
+  stage(data::files::corpus, data::records_jsonl(d.corpus));
 
   nlohmann::json counts = {{data::files::profiles, d.profiles.size()},
                            {data::files::facts, d.facts.size()},
@@ -56,11 +67,10 @@ nlohmann::json write_dataset(const data::Dataset& d, const fs::path& dir,
   }
   size_t corpus_bytes = 0;
   for (const auto& c : d.corpus) corpus_bytes += c.text.size();
-  nlohmann::json files = nlohmann::json::object();
   for (const auto& name : data::dataset_jsonl_files())
     files[name] = {{"records", counts[name]},
-                   {"bytes", fs::file_size(dir / name)},
-                   {"sha256", core::sha256_file(dir / name)}};
+                   {"bytes", files[name]["bytes"]},
+                   {"sha256", files[name]["sha256"]}};
   nlohmann::json manifest = {{"generator", backend.generator},
                              {"generator_version", backend.version},
                              {"seed", options.seed},
@@ -70,7 +80,8 @@ nlohmann::json write_dataset(const data::Dataset& d, const fs::path& dir,
                              {"people", roles},
                              {"corpus_text_bytes", corpus_bytes},
                              {"files", files}};
-  core::write_json(dir / data::files::manifest, manifest);
+  staged.add(dir / data::files::manifest, manifest.dump(2) + "\n");
+  staged.commit();
   return manifest;
 }
 

@@ -452,8 +452,14 @@ json Evaluator::aggregates(const ModelEval& eval, const ModelEval* reference) co
     for (const auto& m : mia_metrics()) {
       if (!enabled(m)) continue;
       json entry = {{"auc", mia_auc(eval, m)}};
-      if (enabled("privleak") && reference && !reference->mia.empty())
-        entry["privleak"] = privleak(entry["auc"].get<double>(), mia_auc(*reference, m));
+      if (enabled("privleak") && reference && !reference->mia.empty()) {
+        // PrivLeak divides by the retain model's AUC: undefined (null) when that AUC is 0, which
+        // small sets can give; the rest of the evaluation still stands.
+        const double reference_auc = mia_auc(*reference, m);
+        entry["privleak"] = reference_auc > 0
+                                ? json(privleak(entry["auc"].get<double>(), reference_auc))
+                                : json(nullptr);
+      }
       mia[m.substr(4)] = entry;
     }
     out["mia"] = mia;

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/memory.h"
 #include "io/checkpoint.h"
 #include "io/model_path.h"
 #include "model/decoder_model.h"
@@ -104,6 +105,17 @@ void load_weights(CausalLMImpl& model, const std::map<std::string, torch::Tensor
   }
 }
 
+void check_model_memory(const ModelConfig& config, torch::ScalarType dtype, torch::Device device,
+                        const std::string& where, double copies) {
+  if (!device.is_cpu()) return;
+  const double params = config.num_parameters_approx();
+  std::ostringstream what;
+  what.precision(3);
+  what << where << ": a model of " << params << " parameters in " << c10::toString(dtype);
+  core::check_memory_for(params * static_cast<double>(c10::elementSize(dtype)) * copies, what.str(),
+                         copies > 1.0 ? " for training" : "");
+}
+
 CausalLM load_causal_lm(const std::string& model_path_or_id, torch::ScalarType dtype,
                         torch::Device device) {
   const std::filesystem::path folder = io::resolve_model_path(model_path_or_id);
@@ -112,6 +124,7 @@ CausalLM load_causal_lm(const std::string& model_path_or_id, torch::ScalarType d
   ModelConfig config = ModelConfig::from_file(config_path.string());
   LETHE_CHECK(io::has_safetensors_weights(folder), folder.string(),
               ": no model.safetensors or model.safetensors.index.json");
+  check_model_memory(config, dtype, device, config_path.string());
   // Uninitialised (untouched) parameters are replaced tensor by tensor with the checkpoint's mmap
   // views converted to dtype/device, so no second full copy of the weights is ever resident.
   CausalLM model(config, /*init_weights=*/false);

@@ -72,6 +72,13 @@ TORCH_MODULE(CausalLM);
 CausalLM load_causal_lm(const std::string& model_path_or_id, torch::ScalarType dtype,
                         torch::Device device);
 
+// Throws lethe::Error ("WHERE: a model of N parameters in DTYPE needs X of memory but only Y is
+// available ...") when `copies` copies of the weights (1 for inference; training keeps gradients
+// and optimizer moments too) would not fit in the memory left. Checked before anything is
+// allocated; CPU only (a CUDA device reports its own out-of-memory error).
+void check_model_memory(const ModelConfig& config, torch::ScalarType dtype, torch::Device device,
+                        const std::string& where, double copies = 1.0);
+
 // Puts `weights` (checkpoint keys) into the model's parameters with the same checks, converted to
 // `dtype` (default: each parameter's current one) on each parameter's device; `where` names the
 // source in errors.

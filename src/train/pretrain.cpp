@@ -167,6 +167,8 @@ TrainResult run_pretrain(const PretrainConfig& config, bool resume) {
   mc.bos_token_id = eot;
   mc.torch_dtype = "float32";
 
+  // Weights, gradients and the two AdamW moments, all float32.
+  model::check_model_memory(mc, torch::kFloat32, device, "pretrain", 4.0);
   torch::manual_seed(config.train.seed);
   model::CausalLM model(mc);
   {

@@ -136,8 +136,9 @@ SweepSpec parse_sweep(const json& j, const std::string& where) {
       } else if (key == "epochs") {
         epochs.clear();
         for (double e : number_list(value, key, at)) {
-          LETHE_CHECK(e >= 1 && e == static_cast<double>(static_cast<int64_t>(e)), at,
-                      ": 'epochs' must be positive integers, got ", e);
+          // (range first: casting a double beyond int64_t is undefined)
+          LETHE_CHECK(e >= 1 && e <= 1e9 && e == std::floor(e), at,
+                      ": 'epochs' must be positive integers (at most 1e9), got ", e);
           epochs.push_back(static_cast<int64_t>(e));
         }
       } else if (key == "params") {
@@ -379,8 +380,13 @@ SweepSummary run_sweep(const SweepSpec& spec, const Shard& shard, const SweepRun
         todo.push_back(&c);
       }
     }
-    if (todo.empty()) continue;
     const fs::path run_dir = spec.out / kRunsDir / group.name;
+    if (todo.empty()) {
+      // Killed after publishing its configs but before the cleanup: the run folder is garbage.
+      std::error_code ec;
+      fs::remove_all(run_dir, ec);
+      continue;
+    }
     // A resumable checkpoint continues; partial files without one (killed early) start over.
     bool resume = fs::exists(run_dir / "checkpoints" / "latest");
     if (!resume) fs::remove_all(run_dir);

@@ -188,7 +188,12 @@ TEST_F(EvaluatorE2E, FullRunStructureAndInvariants) {
   EXPECT_EQ(models["a1"]["aggregates"], models["a2"]["aggregates"]);
   EXPECT_EQ(models["a1"]["per_example"], models["a2"]["per_example"]);
   EXPECT_DOUBLE_EQ(models["retain"]["aggregates"]["forget_quality"].get<double>(), 1.0);
-  EXPECT_DOUBLE_EQ(models["retain"]["aggregates"]["mia"]["loss"]["privleak"].get<double>(), 0.0);
+  // PrivLeak against itself is 0, or null (undefined) when its own AUC is 0 on this tiny world.
+  const auto& retain_loss = models["retain"]["aggregates"]["mia"]["loss"];
+  if (retain_loss["auc"].get<double>() > 0)
+    EXPECT_DOUBLE_EQ(retain_loss["privleak"].get<double>(), 0.0);
+  else
+    EXPECT_TRUE(retain_loss["privleak"].is_null());
   // The adapter changes the model.
   EXPECT_NE(models["base"]["per_example"]["forget"][0]["answer_nll"],
             models["a1"]["per_example"]["forget"][0]["answer_nll"]);

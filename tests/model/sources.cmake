@@ -4,6 +4,7 @@ list(APPEND LETHE_TEST_SOURCES
   tests/model/generate_test.cpp
   tests/model/lora_linear_test.cpp
   tests/model/model_config_test.cpp
+  tests/model/model_limits_test.cpp
 )
 if("text" IN_LIST LETHE_AREAS)
   list(APPEND LETHE_TEST_SOURCES tests/model/model_commands_test.cpp)

@@ -43,7 +43,7 @@ TEST(PipelineConfig, MergeReplacesMethodTablesAndMergesSections) {
   EXPECT_EQ(merged["unlearn"]["methods"]["npo"]["beta"], 0.2);
   EXPECT_EQ(merged["unlearn"]["learning_rate"], 2e-5);
   EXPECT_EQ(merged["unlearn"]["intensities"]["heavy"], 20);  // untouched keys stay
-  EXPECT_EQ(merged["finetune"]["lora"]["r"], 8);
+  EXPECT_EQ(merged["finetune"]["lora"]["r"], 16);
 }
 
 TEST(PipelineConfig, BadFilesGiveOneLineErrorsNamingFileAndKey) {

@@ -3,9 +3,9 @@
 if("src/pipeline/pipeline.cpp" IN_LIST LETHE_SOURCES)
   list(APPEND LETHE_TEST_SOURCES
     tests/pipeline/fuzz_regressions_test.cpp
-    tests/pipeline/fuzz_regressions_test.cpp
     tests/pipeline/pipeline_units_test.cpp
     tests/pipeline/run_crash_test.cpp
+    tests/pipeline/run_e2e_test.cpp
   )
 endif()
 if("src/pipeline/stage_audit.cpp" IN_LIST LETHE_SOURCES)

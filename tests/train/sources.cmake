@@ -7,5 +7,5 @@ list(APPEND LETHE_TEST_SOURCES
   tests/train/optim_test.cpp
   tests/train/trainer_test.cpp
 )
-list(APPEND LETHE_TEST_SOURCES tests/train/sweep_test.cpp tests/train/sweep_unlearn_test.cpp
+list(APPEND LETHE_TEST_SOURCES tests/train/sweep_crash_test.cpp tests/train/sweep_test.cpp tests/train/sweep_unlearn_test.cpp
      tests/train/sweep_relearn_test.cpp tests/train/distributed_test.cpp)
