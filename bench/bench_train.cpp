@@ -176,6 +176,7 @@ int main(int argc, char** argv) {
     }
   }
   threads = lethe::core::setup_threads(threads);
+  lethe::core::keep_freed_memory();  // as the lethe CLI runs
   double load[1] = {0};
   getloadavg(load, 1);
   std::printf("bench_train: %d threads, libtorch %s, load average %.2f\n", threads, TORCH_VERSION,

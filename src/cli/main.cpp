@@ -1,11 +1,11 @@
 // lethe's entry point: the subcommand table, global options, and error -> exit code mapping.
+#include <c10/util/Exception.h>
+
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <string>
 #include <vector>
-
-#include <c10/util/Exception.h>
 
 #include "cli/commands.h"
 #include "core/error.h"
@@ -40,13 +40,15 @@ const GlobalOptions& global_options() { return g_options; }
 
 void apply_global_options() {
   core::setup_threads(g_options.threads);
+  core::keep_freed_memory();
   core::Progress::set_quiet(g_options.quiet);
   core::warn_if_slow_blas();
 }
 
 int run_main(int argc, char** argv) {
-  CLI::App app{"lethe: targeted machine unlearning for LLMs (data, LoRA, unlearning, evaluation, report)",
-               "lethe"};
+  CLI::App app{
+      "lethe: targeted machine unlearning for LLMs (data, LoRA, unlearning, evaluation, report)",
+      "lethe"};
   app.set_version_flag("--version", std::string("lethe ") + LETHE_VERSION);
   app.require_subcommand(1);
   app.fallthrough();
@@ -78,7 +80,9 @@ int run_main(int argc, char** argv) {
     std::fprintf(stderr, "lethe: error: %s\n", first_line(e.what_without_backtrace()).c_str());
     return 1;
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "lethe: error: out of memory (try a smaller batch, bfloat16, or a smaller model)\n");
+    std::fprintf(
+        stderr,
+        "lethe: error: out of memory (try a smaller batch, bfloat16, or a smaller model)\n");
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lethe: error: %s\n", first_line(e.what()).c_str());

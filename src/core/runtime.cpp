@@ -4,6 +4,9 @@
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
 #include <link.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <torch/cuda.h>
 #include <torch/utils.h>
 
@@ -27,6 +30,15 @@ int setup_threads(int requested) {
           reinterpret_cast<SetBlasThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
     set_blas_threads(n);
   return at::get_num_threads();
+}
+
+void keep_freed_memory() {
+#ifdef __GLIBC__
+  // Blocks up to glibc's largest mmap threshold (32 MB) come from the heap, and up to 512 MB of
+  // free heap stays mapped; setting either also turns off glibc's own threshold adjustment.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+#endif
 }
 
 namespace {
