@@ -179,8 +179,11 @@ int main(int argc, char** argv) {
   lethe::core::keep_freed_memory();  // as the lethe CLI runs
   double load[1] = {0};
   getloadavg(load, 1);
-  std::printf("bench_train: %d threads, libtorch %s, load average %.2f\n", threads, TORCH_VERSION,
-              load[0]);
+  // The eager peer inherits the environment: OMP_WAIT_POLICY=PASSIVE applies to both
+  // (docs/training.md).
+  const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
+  std::printf("bench_train: %d threads, libtorch %s, load average %.2f, OMP_WAIT_POLICY=%s\n",
+              threads, TORCH_VERSION, load[0], wait_policy ? wait_policy : "(unset)");
   for (const std::string s : {"micro", "0.5b"}) {
     if (shapes != "all" && shapes != s) continue;
     for (const auto dtype : {torch::kFloat32, torch::kBFloat16}) {

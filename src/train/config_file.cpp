@@ -102,6 +102,16 @@ json read_config_file(const std::filesystem::path& path) {
   LETHE_CHECK(bad == std::string::npos, path.string(), ":",
               1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n'),
               ": not valid UTF-8 (config files are UTF-8 text)");
+  // YAML allows no control characters but tab and line breaks (c-printable); yaml-cpp would pass
+  // some through and mangle others (a NUL came back as a different string).
+  const auto control = std::find_if(text.begin(), text.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return (u < 0x20 && c != '\t' && c != '\n' && c != '\r') || u == 0x7f;
+  });
+  LETHE_CHECK(control == text.end(), path.string(), ":",
+              1 + std::count(text.begin(), control, '\n'), ": control character 0x", std::hex,
+              static_cast<int>(static_cast<unsigned char>(*control)),
+              " is not allowed in a config file");
   YAML::Node root;
   try {
     root = YAML::Load(text);
