@@ -19,6 +19,10 @@ cmake -S fuzz -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ >/dev/null
 cmake --build build-fuzz -j "${LETHE_FUZZ_JOBS:-$(nproc)}" --target "${targets[@]/#/fuzz_}"
 
 rm -rf build-fuzz/seeds
+# libFuzzer ends a run with _Exit, so the targets' scratch folders (fuzz_common.h) outlive it: keep
+# them under build-fuzz/tmp, emptied each run, instead of /tmp.
+export TMPDIR="$PWD/build-fuzz/tmp"
+rm -rf "$TMPDIR" && mkdir -p "$TMPDIR"
 lethe_bin=""
 [ -x build/lethe ] && lethe_bin=build/lethe
 python3 fuzz/make_seeds.py build-fuzz/seeds $lethe_bin

@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <sstream>
@@ -56,12 +57,36 @@ std::string fixture_path(const std::string& relative) {
   return std::string(LETHE_FIXTURES_DIR) + "/" + relative;
 }
 
+namespace {
+
+// The folders make_temp_dir handed out; removed when the test binary exits after a green run (a
+// failed run keeps them for a look, as does LETHE_KEEP_TEST_DIRS=1).
+std::vector<std::filesystem::path>& temp_dirs() {
+  static std::vector<std::filesystem::path> dirs;
+  return dirs;
+}
+
+void remove_temp_dirs() {
+  const char* keep = std::getenv("LETHE_KEEP_TEST_DIRS");
+  if ((keep && *keep && std::string(keep) != "0") ||
+      !::testing::UnitTest::GetInstance()->Passed())
+    return;
+  for (const auto& dir : temp_dirs()) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+}
+
+}  // namespace
+
 std::string make_temp_dir(const std::string& tag) {
   std::random_device rd;
   auto dir = std::filesystem::temp_directory_path() /
              ("lethe_test_" + tag + "_" + std::to_string(rd()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
+  if (temp_dirs().empty()) std::atexit(remove_temp_dirs);
+  temp_dirs().push_back(dir);
   return dir.string();
 }
 
