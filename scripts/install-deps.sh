@@ -5,6 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   libtorch-dev libopenblas-dev
+  libopenblas0-openmp  # OpenBLAS on libtorch's OpenMP threads (CMakeLists.txt: RPATH)
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
   libpcre2-dev libicu-dev libyaml-cpp-dev
   libcurl4-openssl-dev libsqlite3-dev libcpp-httplib-dev
