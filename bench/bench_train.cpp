@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -74,8 +75,13 @@ struct EagerResult {
 EagerResult eager_step(const std::string& shape_name, const std::string& dtype, int64_t B,
                        int64_t T, int steps, int threads) {
   // OpenBLAS sizes its own pool from the environment (torch.set_num_threads does not reach it);
-  // lethe's setup_threads sizes both, so give the peer the same thread count.
-  const std::string cmd = "OPENBLAS_NUM_THREADS=" + std::to_string(threads) + " /usr/bin/python3 " +
+  // lethe's setup_threads sizes both, so give the peer the same thread count. The peer also loads
+  // the OpenBLAS build this process runs (lethe's RPATH picks the OpenMP one; python3 would get
+  // the system's pthread one): the ratio compares the code, not the BLAS threading.
+  const std::string blas = lethe::core::openblas_library();
+  const std::string blas_dir = blas.empty() ? "" : std::filesystem::path(blas).parent_path().string();
+  const std::string cmd = (blas_dir.empty() ? "" : "LD_LIBRARY_PATH=" + blas_dir + " ") +
+                          "OPENBLAS_NUM_THREADS=" + std::to_string(threads) + " /usr/bin/python3 " +
                           LETHE_SOURCE_DIR + "/bench/bench_train_eager.py --shape " + shape_name +
                           " --dtype " + dtype + " --batch " + std::to_string(B) + " --seq " +
                           std::to_string(T) + " --steps " + std::to_string(steps) + " --threads " +
@@ -182,8 +188,10 @@ int main(int argc, char** argv) {
   // The eager peer inherits the environment: OMP_WAIT_POLICY=PASSIVE applies to both
   // (docs/training.md).
   const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
-  std::printf("bench_train: %d threads, libtorch %s, load average %.2f, OMP_WAIT_POLICY=%s\n",
-              threads, TORCH_VERSION, load[0], wait_policy ? wait_policy : "(unset)");
+  const std::string blas = lethe::core::openblas_library();
+  std::printf("bench_train: %d threads, libtorch %s, BLAS %s, load average %.2f, OMP_WAIT_POLICY=%s\n",
+              threads, TORCH_VERSION, blas.empty() ? "(not OpenBLAS)" : blas.c_str(), load[0],
+              wait_policy ? wait_policy : "(unset)");
   for (const std::string s : {"micro", "0.5b"}) {
     if (shapes != "all" && shapes != s) continue;
     for (const auto dtype : {torch::kFloat32, torch::kBFloat16}) {

@@ -50,7 +50,21 @@ int find_blas(struct dl_phdr_info* info, size_t, void* data) {
   }
   return 0;
 }
+int find_openblas(struct dl_phdr_info* info, size_t, void* data) {
+  const char* name = info->dlpi_name;
+  if (name && std::strstr(name, "libopenblas")) {
+    *static_cast<std::string*>(data) = name;
+    return 1;
+  }
+  return 0;
+}
 }  // namespace
+
+std::string openblas_library() {
+  std::string path;
+  dl_iterate_phdr(find_openblas, &path);
+  return path;
+}
 
 bool using_reference_blas() {
   bool optimised = false;

@@ -21,6 +21,10 @@ void keep_freed_memory();
 // True when libtorch links the slow reference BLAS instead of an optimised one (OpenBLAS, MKL).
 bool using_reference_blas();
 
+// The path of the OpenBLAS library this process loaded ("" when none), e.g.
+// /usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0 (the OpenMP build, CMakeLists.txt).
+std::string openblas_library();
+
 // Warns on stderr once when using_reference_blas(); called at CLI start-up.
 void warn_if_slow_blas();
 

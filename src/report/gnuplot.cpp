@@ -111,8 +111,10 @@ std::string plot_command(const Chart& c, const fs::path& dat) {
       if (c.series[k].dashed)
         p << " with lines dt 2 lw 2";
       else
-        p << " with linespoints lw 2 pt " << points[(k / 8) % 5] << " dt " << dashes[(k / 8) % 5]
+        p << " with linespoints lw 2 pt " << points[(k / 8) % 5] << " dt "
+          << (c.series[k].dash_type > 0 ? c.series[k].dash_type : dashes[(k / 8) % 5])
           << " ps 0.8";
+      if (c.series[k].color > 0) p << " lc " << c.series[k].color;
       p << " title " << quoted(c.series[k].label);
     }
     if (c.diagonal) p << ", x with lines dt 2 lc rgb 'gray' title 'chance'";

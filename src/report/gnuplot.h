@@ -16,6 +16,8 @@ struct Series {
   std::vector<double> x;  // lines: x values; bars: ignored
   std::vector<double> y;  // lines: one per x; bars: one per category
   bool dashed = false;    // lines: a reference level (chance, held-out accuracy)
+  int color = 0;          // lines: gnuplot line type whose colour to use (0: the next one)
+  int dash_type = 0;      // lines: gnuplot dash type (0: by position; 2: dashed)
 };
 
 struct Chart {

@@ -108,13 +108,16 @@ void retain_intensity_chart(const RunResults& run, std::vector<Chart>& charts,
       }
     }
     if (!corr.x.empty()) {
+      // One colour per method: solid = correlated, dashed = other.
+      corr.color = other.color = static_cast<int>(c.series.size() / 2) + 1;
+      other.dash_type = 2;
       c.series.push_back(corr);
       c.series.push_back(other);
     }
   }
   c.note =
-      "Retain facts about the forgotten subject's neighbours (correlated) vs unrelated facts "
-      "(other).";
+      "Retain facts about the forgotten subject's neighbours (correlated, solid) vs unrelated "
+      "facts (other, dashed); one colour per method.";
   if (c.series.empty())
     skipped->push_back(
         "retain_correlated_vs_other: no sweep models with retain_correlated/retain_other");

@@ -6,6 +6,9 @@
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <string>
+
 namespace lethe {
 namespace {
 
@@ -21,6 +24,23 @@ TEST(Runtime, SetupThreadsSizesTorchAndBlasPools) {
     if (get_blas_threads) EXPECT_EQ(get_blas_threads(), n);
   }
   core::setup_threads(before);
+}
+
+// CMakeLists.txt puts the OpenMP build of OpenBLAS first on lethe's RPATH when it is installed
+// (scripts/install-deps.sh installs it): the pthread build's pool fought libtorch's OpenMP pool.
+TEST(Runtime, LoadsTheOpenMpOpenBlasWhenInstalled) {
+  const std::string openmp_dir = LETHE_OPENBLAS_OPENMP_DIR;
+  if (!std::filesystem::exists(openmp_dir + "/libopenblas.so.0")) {
+    // Without the package the build links the system's BLAS; only require that it is optimised.
+    EXPECT_FALSE(core::using_reference_blas());
+    return;
+  }
+  const std::string loaded = core::openblas_library();
+  EXPECT_EQ(loaded.rfind(openmp_dir + "/", 0), 0u) << "loaded: " << loaded;
+  using GetParallel = int (*)();
+  auto* get_parallel = reinterpret_cast<GetParallel>(dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
+  ASSERT_NE(get_parallel, nullptr);
+  EXPECT_EQ(get_parallel(), 2);  // 0 sequential, 1 pthreads, 2 OpenMP
 }
 
 }  // namespace
