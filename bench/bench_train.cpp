@@ -72,14 +72,17 @@ struct EagerResult {
 };
 
 // The PyTorch-eager step, parsed from the script's "tokens_per_s=X" and "cpu_s_per_step=X" lines.
+// same_blas: the peer loads the OpenBLAS build this process runs; otherwise the system's default
+// (Debian: the pthread build), i.e. what `python3` with python3-torch gives a user as installed.
 EagerResult eager_step(const std::string& shape_name, const std::string& dtype, int64_t B,
-                       int64_t T, int steps, int threads) {
+                       int64_t T, int steps, int threads, bool same_blas) {
   // OpenBLAS sizes its own pool from the environment (torch.set_num_threads does not reach it);
   // lethe's setup_threads sizes both, so give the peer the same thread count. The peer also loads
   // the OpenBLAS build this process runs (lethe's RPATH picks the OpenMP one; python3 would get
   // the system's pthread one): the ratio compares the code, not the BLAS threading.
   const std::string blas = lethe::core::openblas_library();
-  const std::string blas_dir = blas.empty() ? "" : std::filesystem::path(blas).parent_path().string();
+  const std::string blas_dir =
+      blas.empty() || !same_blas ? "" : std::filesystem::path(blas).parent_path().string();
   const std::string cmd = (blas_dir.empty() ? "" : "LD_LIBRARY_PATH=" + blas_dir + " ") +
                           "OPENBLAS_NUM_THREADS=" + std::to_string(threads) + " /usr/bin/python3 " +
                           LETHE_SOURCE_DIR + "/bench/bench_train_eager.py --shape " + shape_name +
@@ -143,13 +146,21 @@ void run(const std::string& shape_name, torch::ScalarType dtype, int steps, int 
       shape_name.c_str(), dtype_name.c_str(), static_cast<long long>(B), static_cast<long long>(T),
       seconds, cpu_per_step, tokens_per_s, peak_rss_mb(), 100 * mfu, peak / 1e9);
   if (eager) {
-    const EagerResult other = eager_step(shape_name, dtype_name, B, T, steps, threads);
+    const EagerResult other = eager_step(shape_name, dtype_name, B, T, steps, threads, true);
     if (other.tokens_per_s > 0)
       std::printf("  eager %8.0f tokens/s (cpu %.3fs)  ratio %.2fx (cpu %.2fx)", other.tokens_per_s,
                   other.cpu_s_per_step, tokens_per_s / other.tokens_per_s,
                   other.cpu_s_per_step / cpu_per_step);
     else
       std::printf("  eager: failed (is /usr/bin/python3 with torch installed?)");
+    // The same script as installed (system BLAS), when that is another build than lethe's.
+    const std::string blas = lethe::core::openblas_library();
+    if (blas.find("openblas-openmp") != std::string::npos) {
+      const EagerResult stock = eager_step(shape_name, dtype_name, B, T, steps, threads, false);
+      if (stock.tokens_per_s > 0)
+        std::printf("  eager, system BLAS %8.0f tokens/s  ratio %.2fx", stock.tokens_per_s,
+                    tokens_per_s / stock.tokens_per_s);
+    }
   }
   std::printf("\n");
   std::fflush(stdout);
