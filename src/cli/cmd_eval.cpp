@@ -4,6 +4,7 @@
 #include <iostream>
 #include <memory>
 
+#include "cli/cmd_model_common.h"
 #include "cli/commands.h"
 #include "core/error.h"
 #include "eval/evaluator_run.h"
@@ -44,10 +45,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--metrics", o->options.metrics,
                   "metric names (lethe metrics list) and/or 'probes'; default: all available")
       ->delimiter(',');
-  cmd->add_option("--dtype", o->dtype, "float32 | bfloat16 | float16")
-      ->check(CLI::IsMember({"float32", "bfloat16", "float16"}))
-      ->capture_default_str();
-  cmd->add_option("--device", o->device, "cpu | cuda | cuda:N")->capture_default_str();
+  add_dtype_device_options(cmd, o->dtype, o->device);
   cmd->callback([o]() {
     apply_global_options();
     const auto results = eval::run_evaluation(*o);

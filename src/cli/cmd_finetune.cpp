@@ -41,15 +41,7 @@ void add_finetune_command(CLI::App& app) {
         "float32 | bfloat16 (LoRA and AdamW stay fp32)");
   o.add(*cmd, "--device", "device", K::string, d["device"], "cpu | cuda[:N]");
   o.add(*cmd, "--max-length", "max_length", K::integer, d["max_length"], "max tokens per example");
-  o.add(*cmd, "--epochs", "epochs", K::integer, d["epochs"], "training epochs");
-  o.add(*cmd, "--max-steps", "max_steps", K::integer, d["max_steps"],
-        "> 0: stop after N optimizer steps");
-  o.add(*cmd, "--batch-size", "batch_size", K::integer, d["batch_size"],
-        "examples per micro-batch");
-  o.add(*cmd, "--grad-accum", "grad_accum", K::integer, d["grad_accum"], "micro-batches per step");
-  o.add(*cmd, "--lr", "learning_rate", K::number, d["learning_rate"], "peak learning rate");
-  o.add(*cmd, "--lr-scheduler", "lr_scheduler", K::string, d["lr_scheduler"],
-        "constant | linear | cosine");
+  add_loop_options(*cmd, o, d, "training epochs", "examples per micro-batch");
   o.add(*cmd, "--warmup-steps", "warmup_steps", K::integer, d["warmup_steps"],
         "warm-up steps (> 0 wins)");
   o.add(*cmd, "--warmup-ratio", "warmup_ratio", K::number, d["warmup_ratio"],

@@ -20,15 +20,20 @@ struct ModelOptions {
   std::string device = "cpu";
 };
 
+// --dtype and --device of every command that loads a model.
+inline void add_dtype_device_options(CLI::App* cmd, std::string& dtype, std::string& device) {
+  cmd->add_option("--dtype", dtype, "float32 | bfloat16 | float16")
+      ->check(CLI::IsMember({"float32", "bfloat16", "float16"}))
+      ->capture_default_str();
+  cmd->add_option("--device", device, "cpu | cuda | cuda:N")->capture_default_str();
+}
+
 inline void add_model_options(CLI::App* cmd, ModelOptions& o) {
   cmd->add_option("model", o.model, "model folder or Hugging Face model id (local cache)")
       ->required();
   cmd->add_option("--adapter", o.adapter, "PEFT LoRA adapter folder applied on top")
       ->capture_default_str();
-  cmd->add_option("--dtype", o.dtype, "float32 | bfloat16")
-      ->check(CLI::IsMember({"float32", "bfloat16", "float16"}))
-      ->capture_default_str();
-  cmd->add_option("--device", o.device, "cpu | cuda | cuda:N")->capture_default_str();
+  add_dtype_device_options(cmd, o.dtype, o.device);
 }
 
 inline model::Pretrained load_model(const ModelOptions& o) {

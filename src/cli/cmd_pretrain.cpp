@@ -39,15 +39,7 @@ void add_pretrain_command(CLI::App& app) {
   o.add(*cmd, "--intermediate-size", "intermediate_size", K::integer, d["intermediate_size"],
         "MLP size");
   o.add(*cmd, "--max-length", "max_length", K::integer, d["max_length"], "tokens per example");
-  o.add(*cmd, "--epochs", "epochs", K::integer, d["epochs"], "training epochs");
-  o.add(*cmd, "--max-steps", "max_steps", K::integer, d["max_steps"],
-        "> 0: stop after N optimizer steps");
-  o.add(*cmd, "--batch-size", "batch_size", K::integer, d["batch_size"],
-        "examples per micro-batch");
-  o.add(*cmd, "--grad-accum", "grad_accum", K::integer, d["grad_accum"], "micro-batches per step");
-  o.add(*cmd, "--lr", "learning_rate", K::number, d["learning_rate"], "peak learning rate");
-  o.add(*cmd, "--lr-scheduler", "lr_scheduler", K::string, d["lr_scheduler"],
-        "constant | linear | cosine");
+  add_loop_options(*cmd, o, d, "training epochs", "examples per micro-batch");
   o.add(*cmd, "--warmup-ratio", "warmup_ratio", K::number, d["warmup_ratio"],
         "warm-up fraction of steps");
   o.add(*cmd, "--weight-decay", "weight_decay", K::number, d["weight_decay"], "AdamW weight decay");

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <memory>
 
+#include "cli/cmd_model_common.h"
 #include "cli/commands.h"
 #include "quant/quantize_eval.h"
 #include "quant/scheme.h"
@@ -46,10 +47,7 @@ void add_quantize_eval_command(CLI::App& app) {
   cmd->add_option("--metrics", o->options.metrics,
                   "metric names (default: rouge_l,answer_prob,truth_ratio,model_utility)")
       ->delimiter(',');
-  cmd->add_option("--dtype", o->dtype, "float32 | bfloat16 | float16")
-      ->check(CLI::IsMember({"float32", "bfloat16", "float16"}))
-      ->capture_default_str();
-  cmd->add_option("--device", o->device, "cpu | cuda | cuda:N")->capture_default_str();
+  add_dtype_device_options(cmd, o->dtype, o->device);
   cmd->callback([o]() {
     apply_global_options();
     const auto r = quant::run_quantize_eval(*o);

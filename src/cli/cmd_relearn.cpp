@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "cli/cmd_model_common.h"
 #include "cli/commands.h"
 #include "core/error.h"
 #include "train/relearn.h"
@@ -37,8 +38,7 @@ void add_relearn_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--seed", c->options.seed, "seed (example choice, batch order)")
       ->capture_default_str();
-  cmd->add_option("--dtype", c->dtype, "float32 | bfloat16")->capture_default_str();
-  cmd->add_option("--device", c->device, "cpu | cuda[:N]")->capture_default_str();
+  add_dtype_device_options(cmd, c->dtype, c->device);
   cmd->add_option("--out", c->out, "output folder (relearn_results.json)")->required();
   cmd->callback([c] {
     apply_global_options();

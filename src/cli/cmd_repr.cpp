@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "analysis/repr_run.h"
+#include "cli/cmd_model_common.h"
 #include "cli/commands.h"
 
 namespace lethe::cli {
@@ -40,10 +41,7 @@ void add_repr_command(CLI::App& app) {
   cmd->add_option("--probe-iters", o->probe.max_iter, "L-BFGS iterations of the probe")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--dtype", o->dtype, "float32 | bfloat16 | float16")
-      ->check(CLI::IsMember({"float32", "bfloat16", "float16"}))
-      ->capture_default_str();
-  cmd->add_option("--device", o->device, "cpu | cuda | cuda:N")->capture_default_str();
+  add_dtype_device_options(cmd, o->dtype, o->device);
   cmd->callback([o]() {
     apply_global_options();
     const auto r = analysis::run_repr(*o);

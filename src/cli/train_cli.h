@@ -128,4 +128,21 @@ class ConfigOverrides {
   std::vector<Entry> entries_;
 };
 
+// The training-loop options every training command shares (finetune, unlearn, pretrain), bound to
+// the config keys of their configs (train/config_file.h); the help of --epochs and --batch-size is
+// the command's.
+inline void add_loop_options(CLI::App& cmd, ConfigOverrides& o, const nlohmann::json& defaults,
+                             const std::string& epochs_help, const std::string& batch_help) {
+  using K = ConfigOverrides::Kind;
+  o.add(cmd, "--epochs", "epochs", K::integer, defaults["epochs"], epochs_help);
+  o.add(cmd, "--max-steps", "max_steps", K::integer, defaults["max_steps"],
+        "> 0: stop after N optimizer steps");
+  o.add(cmd, "--batch-size", "batch_size", K::integer, defaults["batch_size"], batch_help);
+  o.add(cmd, "--grad-accum", "grad_accum", K::integer, defaults["grad_accum"],
+        "micro-batches per step");
+  o.add(cmd, "--lr", "learning_rate", K::number, defaults["learning_rate"], "peak learning rate");
+  o.add(cmd, "--lr-scheduler", "lr_scheduler", K::string, defaults["lr_scheduler"],
+        "constant | linear | cosine");
+}
+
 }  // namespace lethe::cli
