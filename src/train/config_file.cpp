@@ -96,7 +96,21 @@ void emit(YAML::Emitter& out, const json& value) {
 }  // namespace
 
 json read_config_file(const std::filesystem::path& path) {
-  const std::string text = core::read_file(path);
+  // Line breaks as YAML defines them: CRLF, or a lone CR, is one break. yaml-cpp kept a lone CR
+  // inside a plain scalar ("cpu\r \r" read back as "cpu\r": a fuzz finding), so normalise first.
+  std::string text = core::read_file(path);
+  {
+    std::string lf;
+    lf.reserve(text.size());
+    for (size_t i = 0; i < text.size(); ++i) {
+      if (text[i] != '\r') {
+        lf += text[i];
+      } else if (i + 1 == text.size() || text[i + 1] != '\n') {
+        lf += '\n';
+      }
+    }
+    text.swap(lf);
+  }
   // yaml-cpp passes ill-formed UTF-8 through; it would only fail later, when written as JSON.
   const size_t bad = text::find_invalid_utf8(text);
   LETHE_CHECK(bad == std::string::npos, path.string(), ":",
@@ -106,7 +120,7 @@ json read_config_file(const std::filesystem::path& path) {
   // some through and mangle others (a NUL came back as a different string).
   const auto control = std::find_if(text.begin(), text.end(), [](char c) {
     const auto u = static_cast<unsigned char>(c);
-    return (u < 0x20 && c != '\t' && c != '\n' && c != '\r') || u == 0x7f;
+    return (u < 0x20 && c != '\t' && c != '\n') || u == 0x7f;
   });
   LETHE_CHECK(control == text.end(), path.string(), ":",
               1 + std::count(text.begin(), control, '\n'), ": control character 0x", std::hex,
