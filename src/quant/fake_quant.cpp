@@ -1,6 +1,10 @@
 // Quantize-then-dequantize kernels in plain torch ops (fp32 math on the weight's device).
 #include "quant/fake_quant.h"
 
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
 #include "core/error.h"
 
 namespace lethe::quant {
@@ -116,6 +120,48 @@ const std::array<float, 16>& nf4_codebook() {
   return code;
 }
 
+const std::array<float, 256>& dynamic_map_signed8() {
+  static const std::array<float, 256> code = [] {
+    // create_dynamic_map(signed=True, max_exponent_bits=7, total_bits=8): for exponent i (0..6)
+    // 2^i fractions, the midpoints of torch.linspace(0.1, 1, 2^i + 1) in float32, times
+    // 10^(i - 6), with both signs; no additional items (2^(7-7) - 1 = 0); then 0 and 1.0.
+    std::vector<double> data;
+    for (int i = 0; i < 7; ++i) {
+      const torch::Tensor b = torch::linspace(0.1, 1.0, (int64_t{1} << i) + 1, torch::kFloat32);
+      const torch::Tensor means =
+          (b.narrow(0, 0, b.numel() - 1) + b.narrow(0, 1, b.numel() - 1)) / 2;
+      const double scale = std::pow(10.0, i - 6);
+      for (int64_t k = 0; k < means.numel(); ++k) {
+        const double m = means[k].item<float>();  // tolist(): the float32 value as a double
+        data.push_back(scale * m);
+        data.push_back(-scale * m);
+      }
+    }
+    data.push_back(0.0);
+    data.push_back(1.0);
+    std::sort(data.begin(), data.end());
+    std::array<float, 256> out{};
+    for (size_t k = 0; k < out.size(); ++k) out[k] = static_cast<float>(data[k]);
+    return out;
+  }();
+  return code;
+}
+
+namespace {
+
+// Index of the nearest value of the sorted `code` for every element of x (the lower on ties),
+// without an [N, |code|] distance matrix.
+torch::Tensor nearest_code_index(const torch::Tensor& x, const torch::Tensor& code) {
+  const int64_t last = code.numel() - 1;
+  const torch::Tensor upper = torch::bucketize(x, code).clamp(0, last);  // first code >= x
+  const torch::Tensor lower = (upper - 1).clamp(0, last);
+  const torch::Tensor pick_lower =
+      (x - code.index({lower})).abs() <= (code.index({upper}) - x).abs();
+  return torch::where(pick_lower, lower, upper);
+}
+
+}  // namespace
+
 QuantizedWeight quantize_nf4(const torch::Tensor& weight, int64_t blocksize, bool double_quant) {
   LETHE_CHECK(blocksize > 0, "nf4: blocksize must be positive, got ", blocksize);
   LETHE_CHECK(weight.defined() && weight.numel() > 0, "nf4: empty weight");
@@ -125,31 +171,37 @@ QuantizedWeight quantize_nf4(const torch::Tensor& weight, int64_t blocksize, boo
   torch::Tensor flat = torch::zeros({nb * blocksize}, w.options());
   flat.narrow(0, 0, n).copy_(w.flatten());
   const torch::Tensor blocks = flat.view({nb, blocksize});  // [nb, bs]
-  torch::Tensor absmax = blocks.abs().amax(1);              // [nb]
-  QuantizedWeight out;
-  int64_t scale_bytes = 4 * nb;
-  if (double_quant) {
-    // QLoRA double quantization: c2 - mean(c2) in 8 bits per block of 256 scales, mean in fp32.
-    const int64_t dq_block = 256;
-    const int64_t nb2 = (nb + dq_block - 1) / dq_block;
-    const torch::Tensor mean = absmax.mean();
-    torch::Tensor centred = torch::zeros({nb2 * dq_block}, w.options());
-    centred.narrow(0, 0, nb).copy_(absmax - mean);
-    const torch::Tensor c = centred.view({nb2, dq_block});
-    const torch::Tensor s2 = safe_scale(c.abs().amax(1), 127.0);  // [nb2]
-    const torch::Tensor q2 = torch::round(c / s2.unsqueeze(1)).clamp(-127, 127);
-    absmax = (q2 * s2.unsqueeze(1)).flatten().narrow(0, 0, nb) + mean;
-    scale_bytes = nb + 4 * nb2 + 4;
-  }
+  const torch::Tensor absmax = blocks.abs().amax(1);        // [nb]
   const torch::Tensor safe = torch::where(absmax > 0, absmax, torch::ones_like(absmax));
-  const torch::Tensor normed = blocks / safe.unsqueeze(1);  // [nb, bs] in [-1, 1] (about, with DQ)
+  const torch::Tensor normed = blocks / safe.unsqueeze(1);  // [nb, bs] in [-1, 1]
   const auto& cb = nf4_codebook();
   const torch::Tensor code = torch::tensor(std::vector<float>(cb.begin(), cb.end()), w.options());
   // Nearest code value; argmin returns the first (lower) index on ties.
   const torch::Tensor idx = (normed.unsqueeze(2) - code).abs().argmin(2);  // [nb, bs]
-  const torch::Tensor deq = code.index({idx}) * safe.unsqueeze(1);
+  QuantizedWeight out;
+  torch::Tensor deq_absmax = absmax;  // an all-zero block keeps scale 0 (its codes are 0.0)
+  int64_t scale_bytes = 4 * nb;
+  if (double_quant) {
+    // bitsandbytes quantize_4bit(compress_statistics=True): offset = absmax.mean(), then
+    // quantize_blockwise(absmax - offset, blocksize=256) with the signed dynamic code.
+    const int64_t dq_block = 256;
+    const int64_t nb2 = (nb + dq_block - 1) / dq_block;
+    const torch::Tensor offset = absmax.mean();
+    torch::Tensor centred = torch::zeros({nb2 * dq_block}, w.options());
+    centred.narrow(0, 0, nb).copy_(absmax - offset);
+    const torch::Tensor c = centred.view({nb2, dq_block});
+    const torch::Tensor a2 = c.abs().amax(1, /*keepdim=*/true);  // [nb2, 1]
+    const torch::Tensor a2_safe = torch::where(a2 > 0, a2, torch::ones_like(a2));
+    const auto& dm = dynamic_map_signed8();
+    const torch::Tensor dcode =
+        torch::tensor(std::vector<float>(dm.begin(), dm.end()), w.options());
+    const torch::Tensor q2 = nearest_code_index((c / a2_safe).contiguous(), dcode);
+    deq_absmax = (dcode.index({q2}) * a2_safe).flatten().narrow(0, 0, nb) + offset;
+    scale_bytes = nb + 4 * nb2 + 4;  // 8-bit scales, fp32 absmax per 256, fp32 offset
+  }
+  const torch::Tensor deq = code.index({idx}) * deq_absmax.unsqueeze(1);
   out.codes = idx.flatten().narrow(0, 0, n).view(w.sizes()).to(torch::kInt64);
-  out.scales = absmax;
+  out.scales = deq_absmax;
   out.dequantized = deq.flatten().narrow(0, 0, n).view(w.sizes()).contiguous();
   out.bytes = (n + 1) / 2 + scale_bytes;
   return out;

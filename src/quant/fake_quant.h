@@ -39,10 +39,18 @@ QuantizedWeight quantize_int4(const torch::Tensor& weight, int64_t group_size, b
 // bitsandbytes' NormalFloat-4 codebook, index 0..15 (QLoRA, Dettmers et al. 2023).
 const std::array<float, 16>& nf4_codebook();
 
+// bitsandbytes' signed 8-bit dynamic code (functional.create_dynamic_map(signed=True,
+// max_exponent_bits=7, total_bits=8)): 256 sorted values in [-0.99297, 1], a decimal exponent
+// 10^-6..10^0 times linearly spaced fractions, plus 0 and 1. QLoRA's double quantization stores the
+// NF4 block scales in this code.
+const std::array<float, 256>& dynamic_map_signed8();
+
 // NF4: the flattened weight in blocks of `blocksize`, each scaled by its absmax to [-1, 1] and
-// mapped to the nearest codebook value (ties to the lower index). double_quant: the fp32 absmax
-// values are themselves quantized as bitsandbytes does (mean subtracted, 8-bit dynamic absmax per
-// 256 scales; here a symmetric linear 8-bit code per block of 256, the mean kept in fp32).
+// mapped to the nearest codebook value (ties to the lower index). double_quant (bitsandbytes'
+// compress_statistics): the codes come from the exact absmax, then the fp32 absmax values are
+// quantized themselves: their mean is subtracted (kept in fp32) and each block of 256 is scaled by
+// its own absmax and mapped to the nearest value of dynamic_map_signed8(); dequantization uses the
+// dequantized absmax. `scales` holds the absmax dequantization uses.
 // A short last block is padded with zeros (they never raise its absmax).
 QuantizedWeight quantize_nf4(const torch::Tensor& weight, int64_t blocksize = 64,
                              bool double_quant = false);

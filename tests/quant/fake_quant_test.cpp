@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "core/error.h"
 #include "expect_close.h"
 #include "quant/scheme.h"
@@ -127,10 +130,42 @@ TEST(QuantNf4, ErrorBoundAndDoubleQuant) {
   EXPECT_EQ(q.bytes, 32 * 128 / 2 + 4 * 64);
   const auto dq = quantize_nf4(w, 64, true);
   EXPECT_EQ(dq.bytes, 32 * 128 / 2 + 64 + 4 + 4);
+  // bitsandbytes picks the 4-bit codes with the exact absmax; only dequantization sees the
+  // double-quantized one.
+  EXPECT_TRUE(torch::equal(dq.codes, q.codes));
   // Double quantization perturbs the scales a little, so the error grows only slightly.
   EXPECT_LT((dq.scales - q.scales).abs().max().item<float>(), 0.02f);
   EXPECT_LT(weight_nmse(w, dq.dequantized), 1.1 * weight_nmse(w, q.dequantized));
   EXPECT_LT(weight_nmse(w, q.dequantized), 0.02);  // NF4 on Gaussian weights: ~1% NMSE
+}
+
+// bitsandbytes' create_dynamic_map(signed=True): 2 x (1 + 2 + ... + 64) fractions, 0 and 1.
+TEST(QuantNf4, DynamicMapOfDoubleQuant) {
+  const auto& dm = dynamic_map_signed8();
+  EXPECT_TRUE(std::is_sorted(dm.begin(), dm.end()));
+  EXPECT_EQ(std::adjacent_find(dm.begin(), dm.end()), dm.end());  // 256 distinct values
+  EXPECT_EQ(dm.back(), 1.0f);
+  // Exponent 0, 64 fractions: the last midpoint of linspace(0.1, 1, 65) is 1 - 0.9 / 128.
+  EXPECT_NEAR(dm.front(), -0.99296875f, 1e-7);
+  EXPECT_NEAR(dm[254], 0.99296875f, 1e-7);
+  // Exponent -6, one fraction: 1e-6 x the midpoint of [0.1, 1].
+  EXPECT_NE(std::find(dm.begin(), dm.end(), 0.0f), dm.end());
+  const auto smallest = std::upper_bound(dm.begin(), dm.end(), 0.0f);
+  EXPECT_NEAR(*smallest, 0.55e-6f, 1e-12);
+  // Symmetric apart from 1.0: every negative value has its positive twin.
+  for (float v : dm)
+    if (v < 0) EXPECT_NE(std::find(dm.begin(), dm.end(), -v), dm.end()) << v;
+  // Two blocks with absmax 2 and 1: offset 1.5, centred +-0.5, second-level absmax 0.5, so the
+  // normalised scales are +1 (code 1.0, exact) and -1 (nearest code -0.99296875):
+  // dequantized absmax 2.0 and 1.5 - 0.99296875 * 0.5.
+  const torch::Tensor w = torch::tensor({2.0f, 0.5f, -0.25f, 0.0f, -1.0f, 0.5f, 0.0f, 0.25f});
+  const auto dq = quantize_nf4(w, 4, true);
+  ASSERT_EQ(dq.scales.numel(), 2);
+  EXPECT_FLOAT_EQ(dq.scales[0].item<float>(), 2.0f);
+  EXPECT_FLOAT_EQ(dq.scales[1].item<float>(), 1.5f - 0.99296875f * 0.5f);
+  // Codes from the exact absmax: -1.0 / 1 is code 0, and its value uses the dequantized scale.
+  EXPECT_EQ(dq.codes[4].item<int64_t>(), 0);
+  EXPECT_FLOAT_EQ(dq.dequantized[4].item<float>(), -(1.5f - 0.99296875f * 0.5f));
 }
 
 TEST(QuantScheme, RegistryAndUnknownName) {
