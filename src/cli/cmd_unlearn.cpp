@@ -1,4 +1,5 @@
-// `lethe unlearn`: update a fine-tuned LoRA adapter with one unlearning method (PEFT adapters out).
+// `lethe unlearn`: update a fine-tuned LoRA adapter with one unlearning method (PEFT adapters out),
+// or with --parameters full every weight of the merged model (HF model folders out).
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -38,7 +39,9 @@ std::string method_list() {
 
 void add_unlearn_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
-      "unlearn", "update a fine-tuned LoRA adapter with an unlearning method (PEFT adapters out)");
+      "unlearn",
+      "update a fine-tuned LoRA adapter with an unlearning method (PEFT adapters out; "
+      "--parameters full: every weight, HF model folders out)");
   struct State {
     std::string config_file;
     bool resume = false;
@@ -63,11 +66,15 @@ void add_unlearn_command(CLI::App& app) {
   o.add(*cmd, "--forget", "forget", K::string, d["forget"], "forget set QA JSONL (sf.jsonl)");
   o.add(*cmd, "--retain", "retain", K::string, d["retain"], "retain set QA JSONL (sr.jsonl)");
   o.add(*cmd, "--out", "out", K::string, d["out"],
-        "output folder (PEFT adapter, metrics.jsonl, config.yaml)");
+        "output folder (PEFT adapter or, with --parameters full, HF model; metrics.jsonl, "
+        "config.yaml)");
+  o.add(*cmd, "--parameters", "parameters", K::string, d["parameters"],
+        "what trains: lora (the adapter) | full (the adapter merged into the base, every weight "
+        "in float32; needs ~4x the fp32 weights in memory)");
   cmd->add_flag("--resume", state->resume, "continue the run in --out from its latest checkpoint")
       ->capture_default_str();
   o.add(*cmd, "--dtype", "dtype", K::string, d["dtype"],
-        "float32 | bfloat16 (LoRA and AdamW stay fp32)");
+        "float32 | bfloat16 (LoRA and AdamW stay fp32; --parameters full: float32 only)");
   o.add(*cmd, "--device", "device", K::string, d["device"], "cpu | cuda[:N]");
   o.add(*cmd, "--max-length", "max_length", K::integer, d["max_length"], "max tokens per example");
   add_loop_options(*cmd, o, d, "unlearning epochs (over the forget set)",
@@ -78,11 +85,12 @@ void add_unlearn_command(CLI::App& app) {
         "clip (<= 0: off)");
   o.add(*cmd, "--seed", "seed", K::integer, d["seed"], "seed (batch order, task_vector LoRA init)");
   o.add(*cmd, "--reference", "reference", K::string, d["reference"],
-        "reference model of npo/dpo/kl terms: initial (the fine-tuned model) | adapter_disabled");
+        "reference model of npo/dpo/kl terms: initial (the fine-tuned model) | adapter_disabled "
+        "(lora only)");
   o.add(*cmd, "--trainable-layers", "trainable_layers", K::int_list, d["trainable_layers"],
         "decoder layers that train (empty: all; rmu: its layers)");
   o.add(*cmd, "--save-epochs", "save_epochs", K::int_list, d["save_epochs"],
-        "also export the adapter after these epochs (out/epoch-N), e.g. 5,10,20");
+        "also export the adapter (full: the model) after these epochs (out/epoch-N), e.g. 5,10,20");
   o.add(*cmd, "--save-every-steps", "save_every_steps", K::integer, d["save_every_steps"],
         "> 0: resumable checkpoint every N steps");
   cmd->callback([state] {

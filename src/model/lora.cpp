@@ -204,6 +204,22 @@ void unmerge_lora(CausalLM& model) {
     if (linear->has_lora()) linear->unmerge();
 }
 
+void merge_and_unload_lora(CausalLM& model) {
+  LETHE_CHECK(has_lora(model), "merge_and_unload: the model has no LoRA adapter attached");
+  for (const auto& [prefix, linear] : model->projections())
+    LETHE_CHECK(!linear->has_lora() || linear->enabled(), "merge_and_unload: the adapter of ",
+                prefix, " is disabled");
+  torch::NoGradGuard no_grad;
+  for (const auto& [prefix, linear] : model->projections()) {
+    if (!linear->has_lora()) continue;
+    linear->unmerge();  // so that detach_lora's own unmerge is a no-op
+    const torch::Tensor delta = linear->delta_weight();  // [out, in] fp32
+    linear->detach_lora();
+    linear->weight.copy_(
+        (linear->weight.to(torch::kFloat32) + delta).to(linear->weight.scalar_type()));
+  }
+}
+
 std::vector<std::pair<std::string, torch::Tensor>> lora_parameters(CausalLM& model) {
   std::vector<std::pair<std::string, torch::Tensor>> params;
   for (const auto& [prefix, linear] : ordered_projections(model)) {

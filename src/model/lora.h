@@ -1,7 +1,7 @@
 // LoRA on a whole CausalLM (PEFT semantics): attach to chosen projections with PEFT's seeded init,
-// enable/disable, merge/unmerge, the trainable parameters, and PEFT adapter folders (load and
-// save). The per-projection arithmetic lives in model/lora_linear.h; the file format in
-// io/peft_adapter.h.
+// enable/disable, merge/unmerge/merge-and-unload, the trainable parameters, and PEFT adapter
+// folders (load and save). The per-projection arithmetic lives in model/lora_linear.h; the file
+// format in io/peft_adapter.h.
 #pragma once
 #include <torch/torch.h>
 
@@ -65,6 +65,12 @@ class LoraDisabledScope {
 // W += scaling * B A in every adapted projection (for fast inference, export); unmerge undoes it.
 void merge_lora(CausalLM& model);
 void unmerge_lora(CausalLM& model);
+
+// PEFT's merge_and_unload: W += scaling * B A (fp32, cast to W's dtype) in every adapted
+// projection, then the adapters are removed without unmerging, leaving a plain model whose outputs
+// equal the adapted one's. requires_grad of the base weights is left as it was. Throws when no
+// adapter is attached or one is disabled.
+void merge_and_unload_lora(CausalLM& model);
 
 // lora_A / lora_B of every adapted projection, named "<module prefix>.lora_A" / ".lora_B", in
 // module order. These are the only trainable parameters after attach_lora.

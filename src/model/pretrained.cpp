@@ -1,9 +1,12 @@
-// load_pretrained: model + adapter + tokenizer + eos ids from one folder.
+// load_pretrained: model + adapter + tokenizer + eos ids from one folder; save_pretrained.
 #include "model/pretrained.h"
 
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/json_io.h"
+#include "core/runtime.h"
+#include "io/checkpoint.h"
 #include "io/model_path.h"
 #include "model/generate.h"
 #include "model/lora.h"
@@ -39,6 +42,28 @@ Pretrained load_pretrained(const std::string& model_path_or_id, torch::ScalarTyp
   out.eos_token_ids.erase(std::unique(out.eos_token_ids.begin(), out.eos_token_ids.end()),
                           out.eos_token_ids.end());
   return out;
+}
+
+void save_pretrained(CausalLM& model, const std::filesystem::path& folder,
+                     const nlohmann::json& generation_config) {
+  LETHE_CHECK(!has_lora(model), "save_pretrained: ", folder.string(),
+              ": the model carries a LoRA adapter; merge and unload it first");
+  io::StateDict weights;
+  std::optional<torch::ScalarType> dtype;
+  for (const auto& p : model->named_parameters()) {
+    LETHE_CHECK(!dtype || *dtype == p.value().scalar_type(), "save_pretrained: ", p.key(), " is ",
+                c10::toString(p.value().scalar_type()), " but other weights are ",
+                c10::toString(*dtype));
+    dtype = p.value().scalar_type();
+    weights[p.key()] = p.value().detach().to(torch::kCPU);
+  }
+  std::filesystem::create_directories(folder);
+  io::save_state_dict(folder, weights);
+  ModelConfig config = model->config();
+  if (dtype) config.torch_dtype = core::dtype_name(*dtype);
+  core::write_json(folder / "config.json", config.to_json());
+  if (generation_config.is_object())
+    core::write_json(folder / "generation_config.json", generation_config);
 }
 
 }  // namespace lethe::model

@@ -1,8 +1,9 @@
 // A model folder opened for inference: the CausalLM (+ optional PEFT adapter), its tokenizer when
-// the folder has one, and the token ids that end generation. Used by the inspect/generate/score
-// commands.
+// the folder has one, and the token ids that end generation (inspect/generate/score commands); and
+// the writer of a model folder (pretrain, full-parameter unlearn).
 #pragma once
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,5 +28,13 @@ struct Pretrained {
 // when non-empty. Returned in eval mode.
 Pretrained load_pretrained(const std::string& model_path_or_id, torch::ScalarType dtype,
                            torch::Device device, const std::string& adapter_dir = "");
+
+// Writes the model as HF's save_pretrained does: config.json (the model's config, torch_dtype the
+// weights' dtype), model.safetensors (sharded above 5 GB, io::save_state_dict) and, when
+// `generation_config` is an object, generation_config.json; atomically per file. Tokenizer files
+// are the caller's. Throws lethe::Error when a LoRA adapter is attached (merge_and_unload_lora it
+// first) or the weights are not all of one dtype.
+void save_pretrained(CausalLM& model, const std::filesystem::path& folder,
+                     const nlohmann::json& generation_config = nullptr);
 
 }  // namespace lethe::model

@@ -1,14 +1,12 @@
 // `lethe pretrain` as a library call: BPE tokenizer, a fresh Qwen2 model, full-parameter training.
 #include "train/pretrain.h"
 
-#include "core/atomic_file.h"
 #include "core/error.h"
-#include "core/json_io.h"
 #include "core/runtime.h"
 #include "data/batching.h"
 #include "data/dataset.h"
-#include "io/checkpoint.h"
 #include "model/causal_lm.h"
+#include "model/pretrained.h"
 #include "text/bpe_trainer.h"
 #include "text/tokenizer.h"
 #include "train/config_file.h"
@@ -190,16 +188,12 @@ TrainResult run_pretrain(const PretrainConfig& config, bool resume) {
     target.params.emplace_back(p.key(), p.value());
   }
   const json model_config = mc.to_json();
-  target.save_model = [&model, model_config, &trained, &chat, &config](const fs::path& dir) {
-    io::StateDict weights;
-    for (const auto& p : model->named_parameters())
-      if (p.key() != "lm_head.weight") weights[p.key()] = p.value().detach();
-    io::save_state_dict(dir, weights);
-    core::write_json(dir / "config.json", model_config);
-    core::write_json(dir / "generation_config.json",
-                     {{"bos_token_id", model_config.value("bos_token_id", json(nullptr))},
-                      {"eos_token_id", model_config.value("eos_token_id", json(nullptr))},
-                      {"do_sample", false}});
+  const json generation_config = {
+      {"bos_token_id", model_config.value("bos_token_id", json(nullptr))},
+      {"eos_token_id", model_config.value("eos_token_id", json(nullptr))},
+      {"do_sample", false}};
+  target.save_model = [&model, generation_config, &trained, &chat, &config](const fs::path& dir) {
+    model::save_pretrained(model, dir, generation_config);
     trained.save(dir, chat, config.max_position_embeddings);
   };
   write_config_file(out / "config.yaml", pretrain_config_to_json(config));

@@ -1,15 +1,18 @@
 // `lethe unlearn` as a library call: validate, load model + fine-tuned adapter, render QA, train
-// the LoRA weights with the chosen objective (task_vector: train a forget LoRA and negate it),
-// save.
+// the LoRA weights with the chosen objective (task_vector: train a forget LoRA and negate it) or,
+// with parameters "full", every weight of the merged model; save.
 #include "train/unlearn.h"
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/json_io.h"
+#include "core/memory.h"
 #include "core/runtime.h"
 #include "data/batching.h"
 #include "io/model_path.h"
 #include "io/peft_adapter.h"
 #include "model/lora.h"
+#include "model/pretrained.h"
 #include "objectives/refusals.h"
 #include "objectives/task_vector.h"
 #include "train/config_file.h"
@@ -46,6 +49,7 @@ json unlearn_config_to_json(const UnlearnConfig& c) {
   j["max_length"] = c.max_length;
   j["system_prompt"] = c.system_prompt ? json(*c.system_prompt) : json(nullptr);
   j["refusal_seed"] = c.refusal_seed;
+  j["parameters"] = c.parameters;
   json train_part = train_options_to_json(c.train);
   train_part.erase("objective");
   train_part.erase("objective_params");
@@ -77,6 +81,8 @@ void unlearn_config_from_json(const json& j, UnlearnConfig& c, const std::string
       c.dtype = str(value, key);
     else if (key == "device")
       c.device = str(value, key);
+    else if (key == "parameters")
+      c.parameters = str(value, key);
     else if (key == "system_prompt")
       c.system_prompt =
           value.is_null() ? std::nullopt : std::optional<std::string>(str(value, key));
@@ -107,6 +113,20 @@ void check_unlearn_config(const UnlearnConfig& c) {
   const auto& spec = objectives::find_objective(c.train.objective);
   const auto params = objectives::resolve_params(spec, c.train.objective_params);
   if (spec.check) spec.check(params);
+  if (c.parameters != "lora" && c.parameters != "full")
+    throw UsageError("unlearn: unknown parameters '" + c.parameters + "' (valid: lora, full)");
+  if (c.parameters == "full") {
+    if (spec.negates_adapter)
+      throw UsageError("unlearn: method '" + spec.name +
+                       "' negates a LoRA adapter and cannot run with parameters full (use lora)");
+    if (c.train.reference == ReferenceModel::adapter_disabled)
+      throw UsageError(
+          "unlearn: reference adapter_disabled needs the LoRA adapter, which parameters full "
+          "merges into the weights; use reference initial (the fine-tuned model)");
+    if (c.dtype != "float32")
+      throw UsageError("unlearn: parameters full trains float32 weights (dtype '" + c.dtype +
+                       "' is not supported; use float32, or autocast bfloat16 for the forward)");
+  }
   LETHE_CHECK(!c.model.empty(), "unlearn: no model given (--model)");
   LETHE_CHECK(!c.adapter.empty(), "unlearn: no fine-tuned adapter given (--adapter)");
   LETHE_CHECK(!c.forget.empty(), "unlearn: no forget set given (--forget sf.jsonl)");
@@ -215,6 +235,55 @@ TrainResult unlearn_model(model::CausalLM& model, const TrainData& data,
   return train(model, target, data, run_options, out, resume, group);
 }
 
+namespace {
+
+// The tokenizer files HF's save_pretrained writes (whichever the base model folder has).
+void copy_tokenizer_files(const fs::path& from, const fs::path& to) {
+  for (const char* name :
+       {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
+        "vocab.json", "merges.txt", "chat_template.jinja"}) {
+    if (fs::is_regular_file(from / name))
+      core::write_file_atomic(to / name, core::read_file(from / name));
+  }
+}
+
+}  // namespace
+
+TrainResult unlearn_model_full(model::CausalLM& model, const TrainData& data,
+                               const TrainOptions& options, const fs::path& base_model_dir,
+                               const fs::path& out, bool resume, ProcessGroup* group) {
+  const auto& spec = objectives::find_objective(options.objective);
+  LETHE_CHECK(model::has_lora(model), "unlearn: the model carries no fine-tuned adapter");
+  LETHE_CHECK(!spec.negates_adapter, "unlearn: method '", spec.name,
+              "' negates a LoRA adapter and cannot run with parameters full");
+  LETHE_CHECK(options.reference != ReferenceModel::adapter_disabled,
+              "unlearn: reference adapter_disabled needs the LoRA adapter, which parameters full "
+              "merges into the weights");
+  LETHE_CHECK(!data.forget.empty(), "unlearn: the forget set is empty");
+  for (const auto& p : model->named_parameters())
+    LETHE_CHECK(
+        p.key().find("lora_") != std::string::npos || p.value().scalar_type() == torch::kFloat32,
+        "unlearn: parameters full trains float32 weights, but ", p.key(), " is ",
+        c10::toString(p.value().scalar_type()));
+  json generation_config = nullptr;
+  if (fs::is_regular_file(base_model_dir / "generation_config.json"))
+    generation_config = core::read_json(base_model_dir / "generation_config.json");
+
+  model::merge_and_unload_lora(model);
+  TrainOptions run_options = options;
+  if (run_options.label == "train") run_options.label = "unlearn " + spec.name + " (full)";
+  TrainTarget target;
+  for (auto& p : model->named_parameters()) {
+    p.value().set_requires_grad(true);
+    target.params.emplace_back(p.key(), p.value());
+  }
+  target.save_model = [&model, generation_config, base_model_dir](const fs::path& dir) {
+    model::save_pretrained(model, dir, generation_config);
+    copy_tokenizer_files(base_model_dir, dir);
+  };
+  return train(model, target, data, run_options, out, resume, group);
+}
+
 TrainResult run_unlearn(const UnlearnConfig& config, bool resume, ProcessGroup* group) {
   check_unlearn_config(config);
   const fs::path out = config.out;
@@ -227,6 +296,16 @@ TrainResult run_unlearn(const UnlearnConfig& config, bool resume, ProcessGroup* 
   const text::Tokenizer tokenizer = text::Tokenizer::load(model_dir);
   TrainData data = load_unlearn_data(tokenizer, config);
 
+  const bool full = config.parameters == "full";
+  if (full) {
+    // float32 weights, gradients and the two AdamW moments; RMU also keeps its initial weights.
+    const auto& spec = objectives::find_objective(config.train.objective);
+    const bool initial_copy =
+        spec.needs_hidden_states && config.train.reference == ReferenceModel::initial;
+    model::check_model_memory(model::ModelConfig::from_file((model_dir / "config.json").string()),
+                              torch::kFloat32, device, "unlearn (parameters full)",
+                              initial_copy ? 5.0 : 4.0);
+  }
   model::CausalLM model = model::load_causal_lm(model_dir.string(), dtype, device);
   const auto adapter_dtype =
       dtype == torch::kFloat32 ? std::nullopt : std::optional<torch::ScalarType>(torch::kFloat32);
@@ -235,6 +314,7 @@ TrainResult run_unlearn(const UnlearnConfig& config, bool resume, ProcessGroup* 
     fs::create_directories(out);
     write_config_file(out / "config.yaml", unlearn_config_to_json(config));
   }
+  if (full) return unlearn_model_full(model, data, config.train, model_dir, out, resume, group);
   return unlearn_model(model, data, config.train, config.model, out, resume, group);
 }
 

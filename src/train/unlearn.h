@@ -1,7 +1,7 @@
 // The unlearning job behind `lethe unlearn`: start from a fine-tuned PEFT adapter, update its LoRA
 // weights with one registered objective, write PEFT adapters (final + requested epochs),
 // metrics.jsonl and the resolved config.yaml. task_vector trains a forget-only LoRA and negates it
-// onto the adapter.
+// onto the adapter. `parameters: full` merges the adapter and trains every weight (HF model out).
 #pragma once
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -25,21 +25,26 @@ struct UnlearnConfig {
   int64_t max_length = 512;
   std::optional<std::string> system_prompt;
   uint64_t refusal_seed = 0;  // which "I don't know" variant each forget question gets (dpo, rt)
-  TrainOptions train;         // train.objective is the method, train.objective_params its params
+  // Which weights train: "lora" (the adapter's) or "full" (the adapter merged into the base
+  // weights, every float32 weight trains, complete HF model folders out).
+  std::string parameters = "lora";
+  TrainOptions train;  // train.objective is the method, train.objective_params its params
 };
 
 // Unlearning defaults: lr 1e-5 (TOFU), 5 epochs, batch 8, constant schedule, method grad_ascent.
 UnlearnConfig default_unlearn_config();
 
 // Keys: model, adapter, method, params {name: value}, forget, retain, out, dtype, device,
-// max_length, system_prompt, refusal_seed, and every train_options_to_json key except
+// max_length, system_prompt, refusal_seed, parameters, and every train_options_to_json key except
 // objective/objective_params.
 nlohmann::json unlearn_config_to_json(const UnlearnConfig& config);
 void unlearn_config_from_json(const nlohmann::json& json, UnlearnConfig& config,
                               const std::string& where);
 
 // The checks that need no model: known method, known and in-range params (lethe::UsageError listing
-// the valid ones), a retain set when the method needs one, the input files and folders present.
+// the valid ones), a retain set when the method needs one, the input files and folders present;
+// for parameters "full" (else "lora"): float32 weights, a method and reference that need no
+// adapter.
 void check_unlearn_config(const UnlearnConfig& config);
 
 // Renders the QA files with the tokenizer's chat template: forget, retain (when the method reads
@@ -56,8 +61,22 @@ TrainResult unlearn_model(model::CausalLM& model, const TrainData& data,
                           const std::filesystem::path& out, bool resume,
                           ProcessGroup* group = nullptr);
 
+// Full-parameter unlearning: merges the model's fine-tuned adapter into its weights
+// (model::merge_and_unload_lora), trains every weight with the method and writes complete HF model
+// folders into `out` and its epoch-N exports (model::save_pretrained + the tokenizer files and
+// generation_config.json of `base_model_dir`). The reference of npo/dpo/kl terms is the merged
+// model before the first update. Throws lethe::Error, leaving the model as it was, for task_vector,
+// reference adapter_disabled, weights that are not float32 or a model without an adapter.
+TrainResult unlearn_model_full(model::CausalLM& model, const TrainData& data,
+                               const TrainOptions& options,
+                               const std::filesystem::path& base_model_dir,
+                               const std::filesystem::path& out, bool resume,
+                               ProcessGroup* group = nullptr);
+
 // The whole job: checks, load model + adapter (an adapter that does not fit the model is an error
-// before training), data, config.yaml, unlearn_model. With a process group of world size > 1 every
+// before training), data, config.yaml, unlearn_model (parameters "full": a memory check for the
+// float32 weights, gradients, AdamW moments and RMU's initial copy first, then unlearn_model_full).
+// With a process group of world size > 1 every
 // rank runs this with the same config; the run is data-parallel and only rank 0 writes files.
 TrainResult run_unlearn(const UnlearnConfig& config, bool resume, ProcessGroup* group = nullptr);
 

@@ -144,6 +144,39 @@ TEST(Lora, MergeMatchesUnmergedAndUnmergeRestoresWeights) {
   EXPECT_CLOSE("unmerged weight", m->projections()[0].second->weight, before, 1e-6);
 }
 
+TEST(Lora, MergeAndUnloadKeepsTheAdaptedLogitsWithoutAdapterModules) {
+  auto ref = core::read_json(test::fixture_path("qwen2-tiny-lora/reference.json"));
+  const auto& sequence = ref.at("sequences").at(2);
+  auto m = tiny_with_adapter();
+  torch::Tensor with_adapter;
+  {
+    torch::NoGradGuard no_grad;
+    with_adapter = m->forward(ids_of(sequence)).logits.clone();  // [1, T, V]
+  }
+  const auto base_weight = tiny()->projections()[0].second->weight.clone();
+  model::merge_and_unload_lora(m);
+  EXPECT_FALSE(model::has_lora(m));
+  for (const auto& p : m->named_parameters())
+    EXPECT_EQ(p.key().find("lora_"), std::string::npos) << p.key();
+  {
+    torch::NoGradGuard no_grad;
+    EXPECT_CLOSE("merged-and-unloaded logits", m->forward(ids_of(sequence)).logits, with_adapter,
+                 1e-5, 1e-5);
+  }
+  // The delta stayed in the base weight (detach_lora would have subtracted it again).
+  EXPECT_GT((m->projections()[0].second->weight - base_weight).abs().max().item<double>(), 1e-4);
+  EXPECT_THROW(model::merge_and_unload_lora(m), Error);  // nothing attached any more
+  // An adapter merged beforehand is merged once, not twice.
+  auto merged_first = tiny_with_adapter();
+  model::merge_lora(merged_first);
+  model::merge_and_unload_lora(merged_first);
+  EXPECT_CLOSE("merged then unloaded", merged_first->projections()[0].second->weight,
+               m->projections()[0].second->weight, 1e-6);
+  auto disabled = tiny_with_adapter();
+  model::set_lora_enabled(disabled, false);
+  EXPECT_THROW(model::merge_and_unload_lora(disabled), Error);
+}
+
 TEST(Lora, InitMatchesPeftFromTheSameSeed) {
   // The fixture's lora_A come from peft's init after torch.manual_seed(20240601 + 2)
   // (reference.json lora.init); its lora_B were redrawn afterwards, so only A can be compared.

@@ -8,4 +8,5 @@ list(APPEND LETHE_TEST_SOURCES
   tests/train/trainer_test.cpp
 )
 list(APPEND LETHE_TEST_SOURCES tests/train/sweep_crash_test.cpp tests/train/sweep_test.cpp tests/train/sweep_unlearn_test.cpp
-     tests/train/sweep_relearn_test.cpp tests/train/distributed_test.cpp)
+     tests/train/sweep_relearn_test.cpp tests/train/distributed_test.cpp
+     tests/train/unlearn_full_test.cpp)

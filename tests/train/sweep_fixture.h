@@ -1,5 +1,6 @@
 // Shared helpers of the sweep / unlearn / relearn / distributed tests: the fixture model with the
-// fixture PEFT adapter (the "fine-tuned" model) and random token-id QA examples (no tokenizer).
+// fixture PEFT adapter (the "fine-tuned" model), random token-id QA examples (no tokenizer) and
+// their mean answer log-prob.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -27,6 +28,16 @@ inline std::vector<data::Example> token_examples(uint64_t seed, int n) {
     out.push_back(data::make_example(prompt, answer));
   }
   return out;
+}
+
+// Mean summed log-prob of the answers of `examples` under the model as it is (minus the mean NLL).
+inline double mean_answer_logp(model::CausalLM& m, const std::vector<data::Example>& examples) {
+  torch::NoGradGuard no_grad;
+  std::vector<int64_t> all(examples.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
+  auto batch = data::collate(examples, all, 0);
+  auto logp = model::token_logprobs(m, batch.ids, batch.attention_mask, batch.loss_mask);
+  return logp.sum(1).mean().item<double>();
 }
 
 }  // namespace lethe::test

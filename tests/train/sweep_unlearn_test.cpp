@@ -39,16 +39,6 @@ class Unlearn : public ::testing::Test {
     return c;
   }
 
-  // Mean summed log-prob of the answers of `examples` under the model as it is.
-  static double mean_logp(model::CausalLM& m, const std::vector<data::Example>& examples) {
-    torch::NoGradGuard no_grad;
-    std::vector<int64_t> all(examples.size());
-    for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
-    auto batch = data::collate(examples, all, 0);
-    auto logp = model::token_logprobs(m, batch.ids, batch.attention_mask, batch.loss_mask);
-    return logp.sum(1).mean().item<double>();
-  }
-
   fs::path dir_;
 };
 
@@ -113,7 +103,7 @@ TEST_F(Unlearn, BadInputIsRejectedBeforeTraining) {
 TEST_F(Unlearn, NpoLowersTheForgetLogProbAndWritesAdapters) {
   auto m = test::finetuned_tiny();
   train::TrainData data{test::token_examples(5, 8), {}, {}, 0};
-  const double before = mean_logp(m, data.forget);
+  const double before = test::mean_answer_logp(m, data.forget);
   auto options = config("npo").train;
   options.schedule.lr = 5e-3;
   options.epochs = 3;
@@ -122,7 +112,7 @@ TEST_F(Unlearn, NpoLowersTheForgetLogProbAndWritesAdapters) {
   auto result = train::unlearn_model(m, data, options, "qwen2-tiny", dir_ / "run", false);
   EXPECT_TRUE(result.completed);
   EXPECT_EQ(result.steps, 6);
-  const double after = mean_logp(m, data.forget);
+  const double after = test::mean_answer_logp(m, data.forget);
   EXPECT_LT(after, before - 1.0) << "before " << before << " after " << after;
   auto saved = io::load_adapter(dir_ / "run");
   EXPECT_EQ(saved.config.r, 4);
