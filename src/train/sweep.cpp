@@ -177,6 +177,11 @@ SweepSpec parse_sweep(const json& j, const std::string& where) {
       for (const auto& point : points) {
         UnlearnConfig config = base;
         unlearn_config_from_json(method_common, config, at);
+        // A sweep's configurations are adapters (models/unlearn_*/, evaluated as such);
+        // full-parameter runs write whole model folders: `lethe unlearn --parameters full`.
+        LETHE_CHECK(config.parameters == "lora", at,
+                    ": parameters: full is not supported in a sweep (its configurations are LoRA "
+                    "adapters); run `lethe unlearn --parameters full` for one configuration");
         config.train.objective = method;
         config.train.schedule.lr = lr;
         for (const auto& [p, v] : point) config.train.objective_params[p] = v;

@@ -106,6 +106,15 @@ TEST_F(Sweep, BadGridsNameTheProblem) {
   EXPECT_THROW(parse(R"({"out": "o", "methods": {}})"), Error);                       // no methods
   EXPECT_THROW(parse(R"({"out": "o", "bogus": 1, "methods": {"npo": {}}})"), Error);  // unknown key
   EXPECT_THROW(parse(R"({"out": "o", "epochs": 3, "methods": {"npo": {}}})"), Error);  // swept key
+  // Full-parameter unlearning writes model folders, not the adapters a sweep indexes.
+  try {
+    parse(R"({"out": "o", "parameters": "full", "methods": {"npo": {}}})");
+    FAIL() << "parameters: full accepted in a sweep";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("s.yaml: methods.npo: parameters: full is not supported"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST_F(Sweep, ShardsPartitionTheGridDisjointlyAndCompletely) {
