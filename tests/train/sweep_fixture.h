@@ -3,12 +3,15 @@
 // their mean answer log-prob.
 #pragma once
 #include <cstdint>
+#include <filesystem>
+#include <string>
 #include <vector>
 
 #include "data/batching.h"
 #include "expect_close.h"
 #include "model/causal_lm.h"
 #include "model/lora.h"
+#include "train/unlearn.h"
 
 namespace lethe::test {
 
@@ -16,6 +19,18 @@ inline model::CausalLM finetuned_tiny() {
   auto m = model::load_causal_lm(fixture_path("qwen2-tiny"), torch::kFloat32, torch::kCPU);
   model::load_adapter(m, fixture_path("qwen2-tiny-lora"));
   return m;
+}
+
+// `lethe unlearn` on the fixture: the fine-tuned adapter, forget set dir/sf.jsonl, output dir/out.
+inline train::UnlearnConfig fixture_unlearn_config(const std::filesystem::path& dir,
+                                                   const std::string& method) {
+  auto c = train::default_unlearn_config();
+  c.model = fixture_path("qwen2-tiny");
+  c.adapter = fixture_path("qwen2-tiny-lora");
+  c.forget = (dir / "sf.jsonl").string();
+  c.out = (dir / "out").string();
+  c.train.objective = method;
+  return c;
 }
 
 inline std::vector<data::Example> token_examples(uint64_t seed, int n) {

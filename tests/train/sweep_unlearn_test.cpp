@@ -30,13 +30,7 @@ class Unlearn : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   train::UnlearnConfig config(const std::string& method) {
-    auto c = train::default_unlearn_config();
-    c.model = test::fixture_path("qwen2-tiny");
-    c.adapter = test::fixture_path("qwen2-tiny-lora");
-    c.forget = (dir_ / "sf.jsonl").string();
-    c.out = (dir_ / "out").string();
-    c.train.objective = method;
-    return c;
+    return test::fixture_unlearn_config(dir_, method);
   }
 
   fs::path dir_;

@@ -37,12 +37,7 @@ class UnlearnFull : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   train::UnlearnConfig config(const std::string& method) {
-    auto c = train::default_unlearn_config();
-    c.model = test::fixture_path("qwen2-tiny");
-    c.adapter = test::fixture_path("qwen2-tiny-lora");
-    c.forget = (dir_ / "sf.jsonl").string();
-    c.out = (dir_ / "out").string();
-    c.train.objective = method;
+    auto c = test::fixture_unlearn_config(dir_, method);
     c.parameters = "full";
     return c;
   }
