@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs every build and run dependency of lethe from Debian 12 packages.
+# Arguments: extra Debian packages to install with them.
 # Idempotent: packages already present are skipped by apt. Must run as root (or via sudo).
 set -euo pipefail
 packages=(
@@ -13,6 +14,7 @@ packages=(
   chromium  # report: headless-browser test of report.html
   zlib1g-dev  # eval: zlib membership-inference score
   libgloo-dev  # train: c10d ProcessGroupGloo headers (data-parallel unlearning)
+  "$@"  # extra packages of a caller (scripts/install-fuzz-deps.sh)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -28,9 +28,12 @@ inline std::vector<std::filesystem::path> fuzz_regressions(const std::string& ta
 }
 
 // Runs every regression input of `target` through `entry(data, size)`; returns how many it ran.
+// A target without inputs fails: a replay of nothing cannot catch anything (add a replay TEST for
+// a target when it gets its first finding, not before).
 template <typename Entry>
 size_t replay_fuzz_regressions(const std::string& target, Entry entry) {
   const auto files = fuzz_regressions(target);
+  if (files.empty()) ADD_FAILURE() << "no regression inputs in tests/fuzz_regressions/" << target;
   for (const auto& path : files) {
     const std::string bytes = core::read_file(path);
     try {

@@ -1,4 +1,3 @@
 list(APPEND LETHE_TEST_SOURCES
-  tests/data/fuzz_regressions_test.cpp
   tests/data/records_test.cpp
 )

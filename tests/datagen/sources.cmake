@@ -1,5 +1,4 @@
 list(APPEND LETHE_TEST_SOURCES
-  tests/datagen/fuzz_regressions_test.cpp
   tests/datagen/generate_limits_test.cpp
   tests/datagen/offline_generator_test.cpp
   tests/datagen/quality_checks_test.cpp

@@ -1,18 +1,13 @@
-// Replays the saved inputs of past fuzz findings for safetensors, adapter_config
+// Replays the saved inputs of past fuzz findings for adapter_config
 // (tests/fuzz_regressions/<target>/) through the libFuzzer targets' entry points: each parses or
 // throws lethe::Error, never crashes.
 #include <gtest/gtest.h>
 
 #include "../../fuzz/adapter_config_entry.h"
-#include "../../fuzz/safetensors_entry.h"
 #include "fuzz_replay.h"
 
 namespace lethe {
 namespace {
-
-TEST(FuzzRegressions, SafetensorsInputsParseOrThrowLetheError) {
-  test::replay_fuzz_regressions("safetensors", fuzz::safetensors);
-}
 
 TEST(FuzzRegressions, AdapterConfigInputsParseOrThrowLetheError) {
   test::replay_fuzz_regressions("adapter_config", fuzz::adapter_config);

@@ -1,6 +1,5 @@
 list(APPEND LETHE_TEST_SOURCES
   tests/text/bpe_trainer_test.cpp
-  tests/text/fuzz_regressions_test.cpp
   tests/text/tokenizer_test.cpp
 )
 if("io" IN_LIST LETHE_AREAS)  # the tokenize command is built with io (src/text/sources.cmake)

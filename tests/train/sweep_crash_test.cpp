@@ -12,6 +12,7 @@
 #include "core/progress.h"
 #include "crash_test_util.h"
 #include "expect_close.h"
+#include "tiny_pretrain.h"
 #include "train/finetune.h"
 #include "train/pretrain.h"
 
@@ -48,18 +49,8 @@ class SweepCrash : public ::testing::Test {
     core::write_file_atomic(*dir_ / "corpus.jsonl", corpus);
     core::write_file_atomic(*dir_ / "forget.jsonl", qa);
 
-    train::PretrainConfig p;
-    p.corpus = (*dir_ / "corpus.jsonl").string();
-    p.out = (*dir_ / "base").string();
-    p.vocab_size = 300;
-    p.hidden_size = 32;
-    p.num_hidden_layers = 1;
-    p.num_attention_heads = 2;
-    p.num_key_value_heads = 1;
-    p.intermediate_size = 64;
-    p.max_length = 64;
-    p.train.epochs = 1;
-    p.train.batch_size = 4;
+    const auto p = test::tiny_pretrain_config((*dir_ / "corpus.jsonl").string(),
+                                              (*dir_ / "base").string(), 64, 4);
     train::run_pretrain(p, false);
     train::FinetuneConfig f;
     f.model = p.out;
