@@ -3,15 +3,18 @@
 // tokens/s, peak RSS, model-FLOP utilisation against a matmul peak measured in the same run, and
 // the ratio to the same step in PyTorch eager (bench_train_eager.py, run with /usr/bin/python3 in
 // the same run). Wall time and CPU time (user + sys, all threads) per step after one warm-up step;
-// on a shared machine compare CPU times. Usage: bench_train [--shape micro|0.5b|all]
-// [--dtype float32|bfloat16|all] [--steps N] [--threads K] [--no-eager]
+// on a shared machine compare CPU times. --profile DIR writes a Chrome trace of the timed steps per
+// shape and dtype (DIR/<shape>-<dtype>.trace.json; bench/profile_summary.py sums self time by op).
+// Usage: bench_train [--shape micro|0.5b|all] [--dtype float32|bfloat16|all] [--steps N]
+// [--threads K] [--no-eager] [--profile DIR]
 #include <sys/resource.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -102,8 +105,8 @@ EagerResult eager_step(const std::string& shape_name, const std::string& dtype, 
   return result;
 }
 
-void run(const std::string& shape_name, torch::ScalarType dtype, int steps, int threads,
-         bool eager) {
+void run(const std::string& shape_name, torch::ScalarType dtype, int steps, int threads, bool eager,
+         const std::string& profile_dir) {
   const ModelConfig c = lethe::bench::model_shape(shape_name);
   const int64_t B = shape_name == "0.5b" ? 4 : 16, T = 64;
   torch::manual_seed(0);
@@ -130,7 +133,13 @@ void run(const std::string& shape_name, torch::ScalarType dtype, int steps, int 
     loss.backward();
     optimizer.step(1e-4);
   };
-  step();  // warm-up
+  step();                      // warm-up
+  if (!profile_dir.empty()) {  // profiled steps are slower: they are not the timed ones
+    std::filesystem::create_directories(profile_dir);
+    torch::autograd::profiler::RecordProfile guard(profile_dir + "/" + shape_name + "-" +
+                                                   lethe::core::dtype_name(dtype) + ".trace.json");
+    for (int i = 0; i < steps; ++i) step();
+  }
   const double cpu_start = cpu_seconds();
   auto start = Clock::now();
   for (int i = 0; i < steps; ++i) step();
@@ -172,6 +181,7 @@ int main(int argc, char** argv) {
   std::string shapes = "all", dtypes = "all";
   int steps = 5, threads = 0;
   bool eager = true;
+  std::string profile_dir;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
@@ -185,10 +195,12 @@ int main(int argc, char** argv) {
       threads = std::stoi(next());
     else if (arg == "--no-eager")
       eager = false;
+    else if (arg == "--profile")
+      profile_dir = next();
     else {
       std::fprintf(stderr,
                    "usage: bench_train [--shape micro|0.5b|all] [--dtype float32|bfloat16|all] "
-                   "[--steps N] [--threads K] [--no-eager]\n");
+                   "[--steps N] [--threads K] [--no-eager] [--profile DIR]\n");
       return 2;
     }
   }
@@ -200,14 +212,15 @@ int main(int argc, char** argv) {
   // (docs/training.md).
   const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
   const std::string blas = lethe::core::openblas_library();
-  std::printf("bench_train: %d threads, libtorch %s, BLAS %s, load average %.2f, OMP_WAIT_POLICY=%s\n",
-              threads, TORCH_VERSION, blas.empty() ? "(not OpenBLAS)" : blas.c_str(), load[0],
-              wait_policy ? wait_policy : "(unset)");
+  std::printf(
+      "bench_train: %d threads, libtorch %s, BLAS %s, load average %.2f, OMP_WAIT_POLICY=%s\n",
+      threads, TORCH_VERSION, blas.empty() ? "(not OpenBLAS)" : blas.c_str(), load[0],
+      wait_policy ? wait_policy : "(unset)");
   for (const std::string s : {"micro", "0.5b"}) {
     if (shapes != "all" && shapes != s) continue;
     for (const auto dtype : {torch::kFloat32, torch::kBFloat16}) {
       if (dtypes != "all" && dtypes != lethe::core::dtype_name(dtype)) continue;
-      run(s, dtype, steps, threads, eager);
+      run(s, dtype, steps, threads, eager, profile_dir);
     }
   }
   return 0;

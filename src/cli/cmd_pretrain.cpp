@@ -45,6 +45,9 @@ void add_pretrain_command(CLI::App& app) {
   o.add(*cmd, "--weight-decay", "weight_decay", K::number, d["weight_decay"], "AdamW weight decay");
   o.add(*cmd, "--seed", "seed", K::integer, d["seed"], "seed (init, batch order)");
   o.add(*cmd, "--device", "device", K::string, d["device"], "cpu | cuda[:N]");
+  o.add(*cmd, "--save-dtype", "save_dtype", K::string, d["save_dtype"],
+        "float32 | bfloat16 | float16: dtype of the written model.safetensors (training stays "
+        "float32)");
   o.add(*cmd, "--autocast", "autocast", K::string, d["autocast"],
         "none | bfloat16 | float16: mixed-precision forward (weights and AdamW stay float32)");
   o.add(*cmd, "--save-every-steps", "save_every_steps", K::integer, d["save_every_steps"],

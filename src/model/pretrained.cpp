@@ -45,7 +45,8 @@ Pretrained load_pretrained(const std::string& model_path_or_id, torch::ScalarTyp
 }
 
 void save_pretrained(CausalLM& model, const std::filesystem::path& folder,
-                     const nlohmann::json& generation_config) {
+                     const nlohmann::json& generation_config,
+                     std::optional<torch::ScalarType> save_dtype) {
   LETHE_CHECK(!has_lora(model), "save_pretrained: ", folder.string(),
               ": the model carries a LoRA adapter; merge and unload it first");
   io::StateDict weights;
@@ -55,8 +56,9 @@ void save_pretrained(CausalLM& model, const std::filesystem::path& folder,
                 c10::toString(p.value().scalar_type()), " but other weights are ",
                 c10::toString(*dtype));
     dtype = p.value().scalar_type();
-    weights[p.key()] = p.value().detach().to(torch::kCPU);
+    weights[p.key()] = p.value().detach().to(torch::kCPU, save_dtype.value_or(*dtype));
   }
+  if (save_dtype) dtype = save_dtype;
   std::filesystem::create_directories(folder);
   io::save_state_dict(folder, weights);
   ModelConfig config = model->config();

@@ -32,9 +32,11 @@ Pretrained load_pretrained(const std::string& model_path_or_id, torch::ScalarTyp
 // Writes the model as HF's save_pretrained does: config.json (the model's config, torch_dtype the
 // weights' dtype), model.safetensors (sharded above 5 GB, io::save_state_dict) and, when
 // `generation_config` is an object, generation_config.json; atomically per file. Tokenizer files
-// are the caller's. Throws lethe::Error when a LoRA adapter is attached (merge_and_unload_lora it
-// first) or the weights are not all of one dtype.
+// are the caller's. `save_dtype` casts the written weights (HF's torch_dtype; e.g. bf16 halves the
+// file of an fp32-trained model) and leaves the model as it is. Throws lethe::Error when a LoRA
+// adapter is attached (merge_and_unload_lora it first) or the weights are not all of one dtype.
 void save_pretrained(CausalLM& model, const std::filesystem::path& folder,
-                     const nlohmann::json& generation_config = nullptr);
+                     const nlohmann::json& generation_config = nullptr,
+                     std::optional<torch::ScalarType> save_dtype = std::nullopt);
 
 }  // namespace lethe::model

@@ -42,6 +42,7 @@ json pretrain_config_to_json(const PretrainConfig& c) {
   j["rope_theta"] = c.rope_theta;
   j["max_length"] = c.max_length;
   j["device"] = c.device;
+  j["save_dtype"] = c.save_dtype;
   const json train_part = train_options_to_json(c.train);
   for (const auto& [key, value] : train_part.items()) j[key] = value;
   return j;
@@ -59,6 +60,11 @@ void pretrain_config_from_json(const json& j, PretrainConfig& c, const std::stri
     if (key == "corpus" || key == "out" || key == "device") {
       LETHE_CHECK(value.is_string(), where, ": '", key, "' must be a string");
       (key == "corpus" ? c.corpus : key == "out" ? c.out : c.device) = value.get<std::string>();
+    } else if (key == "save_dtype") {
+      LETHE_CHECK(
+          value.is_string() && (value == "float32" || value == "bfloat16" || value == "float16"),
+          where, ": 'save_dtype' must be float32, bfloat16 or float16, got ", value.dump());
+      c.save_dtype = value.get<std::string>();
     } else if (key == "vocab_size")
       c.vocab_size = positive(value, key);
     else if (key == "hidden_size")
@@ -193,7 +199,7 @@ TrainResult run_pretrain(const PretrainConfig& config, bool resume) {
       {"eos_token_id", model_config.value("eos_token_id", json(nullptr))},
       {"do_sample", false}};
   target.save_model = [&model, generation_config, &trained, &chat, &config](const fs::path& dir) {
-    model::save_pretrained(model, dir, generation_config);
+    model::save_pretrained(model, dir, generation_config, core::parse_dtype(config.save_dtype));
     trained.save(dir, chat, config.max_position_embeddings);
   };
   write_config_file(out / "config.yaml", pretrain_config_to_json(config));

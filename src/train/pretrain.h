@@ -25,13 +25,16 @@ struct PretrainConfig {
   // "cpu" | "cuda[:N]"; the weights are initialised on the CPU, so a seed gives the same start on
   // every device.
   std::string device = "cpu";
+  // dtype of the written model.safetensors: "float32" | "bfloat16" | "float16". Training and the
+  // resumable checkpoints stay float32; bf16 halves the shipped file (as HF Qwen2.5 ships).
+  std::string save_dtype = "float32";
   TrainOptions train;  // defaults: lr 1e-3 cosine, 2% warm-up, weight decay 0.1, batch 16
   PretrainConfig();
 };
 
 // Keys: corpus, out, vocab_size, hidden_size, num_hidden_layers, num_attention_heads,
 // num_key_value_heads, intermediate_size, max_position_embeddings, rope_theta, max_length, device,
-// and every train_options_to_json key.
+// save_dtype and every train_options_to_json key.
 nlohmann::json pretrain_config_to_json(const PretrainConfig& config);
 void pretrain_config_from_json(const nlohmann::json& json, PretrainConfig& config,
                                const std::string& where);

@@ -98,6 +98,40 @@ TEST_F(TrainCommands, PretrainRejectsAnUnknownDeviceBeforeWritingAnything) {
   EXPECT_FALSE(fs::exists(out));
 }
 
+// --save-dtype bfloat16 writes the same training run's weights rounded to bf16 (the shipped base's
+// format): same seed and threads as the float32 run above, so the weights must match it exactly.
+TEST_F(TrainCommands, PretrainSaveDtypeWritesTheTrainedWeightsInBf16) {
+  ASSERT_EQ(status_, 0) << *output_;
+  std::string output;
+  const fs::path out = *dir_ / "base_bf16";
+  ASSERT_EQ(test::run_lethe("--quiet pretrain --corpus " + (*dir_ / "corpus.jsonl").string() +
+                                " --out " + out.string() +
+                                " --vocab-size 300 --hidden-size 32 --layers 1 --heads 2"
+                                " --kv-heads 1 --intermediate-size 64 --max-length 64 --epochs 2"
+                                " --batch-size 4 --save-dtype bfloat16",
+                            &output),
+            0)
+      << output;
+  EXPECT_EQ(core::read_json(out / "config.json").at("torch_dtype"), "bfloat16");
+  EXPECT_EQ(core::read_json(*dir_ / "base" / "config.json").at("torch_dtype"), "float32");
+  const auto bf16 = io::load_safetensors(out / "model.safetensors");
+  const auto fp32 = io::load_safetensors(*dir_ / "base" / "model.safetensors");
+  ASSERT_EQ(bf16.size(), fp32.size());
+  for (const auto& [name, tensor] : fp32) {
+    ASSERT_TRUE(bf16.count(name)) << name;
+    EXPECT_EQ(bf16.at(name).scalar_type(), torch::kBFloat16) << name;
+    EXPECT_TRUE(torch::equal(bf16.at(name), tensor.to(torch::kBFloat16))) << name;
+  }
+  EXPECT_NE(
+      test::run_lethe("--quiet pretrain --corpus " + (*dir_ / "corpus.jsonl").string() + " --out " +
+                          (*dir_ / "bad_save_dtype").string() + " --save-dtype int8",
+                      &output),
+      0);
+  EXPECT_NE(output.find("'save_dtype' must be float32, bfloat16 or float16"), std::string::npos)
+      << output;
+  EXPECT_FALSE(fs::exists(*dir_ / "bad_save_dtype"));
+}
+
 TEST_F(TrainCommands, FinetuneWritesAPeftAdapterAndResolvedConfig) {
   ASSERT_EQ(status_, 0) << *output_;
   core::write_file_atomic(*dir_ / "ft.yaml",
