@@ -8,6 +8,7 @@ list(APPEND LETHE_SOURCES
   src/model/lora_linear.cpp
   src/model/mlp.cpp
   src/model/model_config.cpp
+  src/model/selected_log_softmax.cpp
   src/model/sequence_scores.cpp
   src/model/rms_norm.cpp
   src/model/rotary.cpp

@@ -2,6 +2,7 @@
 // positions.
 #include "core/error.h"
 #include "model/causal_lm.h"
+#include "model/selected_log_softmax.h"
 
 namespace lethe::model {
 
@@ -33,7 +34,7 @@ torch::Tensor token_logprobs(CausalLM& model, const torch::Tensor& ids,
   torch::Tensor targets = ids.narrow(1, 1, T - 1).index({predict_from});        // [N]
   const int64_t N = hidden.size(0);
   if (N == 0) return logp_token;
-  // Bound the [N, V] fp32 logits when no graph is kept; training keeps one chunk (the whole batch).
+  // Bound the [N, V] logits when no graph is kept; training keeps one chunk (the whole batch).
   const int64_t V = model->config().vocab_size;
   const int64_t chunk = torch::GradMode::is_enabled()
                             ? N
@@ -41,10 +42,8 @@ torch::Tensor token_logprobs(CausalLM& model, const torch::Tensor& ids,
   std::vector<torch::Tensor> pieces;
   for (int64_t start = 0; start < N; start += chunk) {
     const int64_t n = std::min(chunk, N - start);
-    torch::Tensor logits = model->lm_head_forward(hidden.narrow(0, start, n)).to(torch::kFloat32);
-    torch::Tensor target = targets.narrow(0, start, n).unsqueeze(1);
-    // One fused log_softmax pass (and one in backward) instead of logsumexp's several.
-    pieces.push_back(torch::log_softmax(logits, 1).gather(1, target).squeeze(1));
+    torch::Tensor logits = model->lm_head_forward(hidden.narrow(0, start, n));  // [n, V]
+    pieces.push_back(selected_log_softmax(logits, targets.narrow(0, start, n)));
   }
   torch::Tensor values = pieces.size() == 1 ? pieces[0] : torch::cat(pieces);  // [N]
   return logp_token.index_put({scored}, values);
