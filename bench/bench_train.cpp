@@ -71,7 +71,8 @@ double peak_rss_mb() {
   return usage.ru_maxrss / 1024.0;
 }
 
-struct EagerResult {
+// One timed round: lethe's steps, or the eager peer's.
+struct StepResult {
   double tokens_per_s = 0;    // 0 on failure
   double cpu_s_per_step = 0;  // user + sys seconds per step
 };
@@ -79,8 +80,8 @@ struct EagerResult {
 // The PyTorch-eager step, parsed from the script's "tokens_per_s=X" and "cpu_s_per_step=X" lines.
 // same_blas: the peer loads the OpenBLAS build this process runs; otherwise the system's default
 // (Debian: the pthread build), i.e. what `python3` with python3-torch gives a user as installed.
-EagerResult eager_step(const std::string& shape_name, const std::string& dtype, int64_t B,
-                       int64_t T, int steps, int threads, bool same_blas) {
+StepResult eager_step(const std::string& shape_name, const std::string& dtype, int64_t B, int64_t T,
+                      int steps, int threads, bool same_blas) {
   // OpenBLAS sizes its own pool from the environment (torch.set_num_threads does not reach it);
   // lethe's setup_threads sizes both, so give the peer the same thread count. The peer also loads
   // the OpenBLAS build this process runs (lethe's RPATH picks the OpenMP one; python3 would get
@@ -97,7 +98,7 @@ EagerResult eager_step(const std::string& shape_name, const std::string& dtype, 
   FILE* pipe = popen(cmd.c_str(), "r");
   if (!pipe) return {};
   char line[512];
-  EagerResult result;
+  StepResult result;
   while (fgets(line, sizeof line, pipe)) {
     if (std::strncmp(line, "tokens_per_s=", 13) == 0) result.tokens_per_s = std::atof(line + 13);
     if (std::strncmp(line, "cpu_s_per_step=", 15) == 0)
@@ -108,12 +109,12 @@ EagerResult eager_step(const std::string& shape_name, const std::string& dtype, 
 }
 
 // The round with the most tokens/s, and the median round (by tokens/s).
-EagerResult best_of(std::vector<EagerResult> results) {
+StepResult best_of(std::vector<StepResult> results) {
   return *std::max_element(results.begin(), results.end(), [](const auto& a, const auto& b) {
     return a.tokens_per_s < b.tokens_per_s;
   });
 }
-EagerResult median_of(std::vector<EagerResult> results) {
+StepResult median_of(std::vector<StepResult> results) {
   std::sort(results.begin(), results.end(),
             [](const auto& a, const auto& b) { return a.tokens_per_s < b.tokens_per_s; });
   return results[results.size() / 2];
@@ -158,7 +159,7 @@ void run(const std::string& shape_name, torch::ScalarType dtype, int steps, int 
   // move, by up to 45% on the micro step, within one run): rounds alternate lethe's timed steps and
   // the eager peer's, so both see the same phases, and each side's best and median round is shown.
   const std::string dtype_name = lethe::core::dtype_name(dtype);
-  std::vector<EagerResult> ours, theirs;
+  std::vector<StepResult> ours, theirs;
   double peak = 0;
   for (int round = 0; round < rounds; ++round) {
     const double cpu_start = cpu_seconds();
@@ -168,11 +169,11 @@ void run(const std::string& shape_name, torch::ScalarType dtype, int steps, int 
     ours.push_back({B * T / seconds, (cpu_seconds() - cpu_start) / steps});
     peak = std::max(peak, matmul_peak(dtype));  // the fast phase's peak, as for the best round
     if (eager) {
-      const EagerResult other = eager_step(shape_name, dtype_name, B, T, steps, threads, true);
+      const StepResult other = eager_step(shape_name, dtype_name, B, T, steps, threads, true);
       if (other.tokens_per_s > 0) theirs.push_back(other);
     }
   }
-  const EagerResult best = best_of(ours), typical = median_of(ours);
+  const StepResult best = best_of(ours), typical = median_of(ours);
   const double mfu = best.tokens_per_s * flops_per_token(c, T) / peak;
   std::printf(
       "%-5s %-8s B=%-3lld T=%lld  best of %d: step %.3fs (cpu %.3fs) %7.0f tokens/s (median %.0f)  "
@@ -182,7 +183,7 @@ void run(const std::string& shape_name, torch::ScalarType dtype, int steps, int 
       typical.tokens_per_s, peak_rss_mb(), 100 * mfu, peak / 1e9);
   if (eager) {
     if (!theirs.empty()) {
-      const EagerResult other = best_of(theirs), other_typical = median_of(theirs);
+      const StepResult other = best_of(theirs), other_typical = median_of(theirs);
       std::printf("  eager %7.0f tokens/s (median %.0f, cpu %.3fs)  ratio %.2fx (median %.2fx)",
                   other.tokens_per_s, other_typical.tokens_per_s, other.cpu_s_per_step,
                   best.tokens_per_s / other.tokens_per_s,
@@ -193,7 +194,7 @@ void run(const std::string& shape_name, torch::ScalarType dtype, int steps, int 
     // The same script as installed (system BLAS), when that is another build than lethe's.
     const std::string blas = lethe::core::openblas_library();
     if (blas.find("openblas-openmp") != std::string::npos) {
-      const EagerResult stock = eager_step(shape_name, dtype_name, B, T, steps, threads, false);
+      const StepResult stock = eager_step(shape_name, dtype_name, B, T, steps, threads, false);
       if (stock.tokens_per_s > 0)
         std::printf("  eager, system BLAS %7.0f tokens/s  ratio %.2fx", stock.tokens_per_s,
                     best.tokens_per_s / stock.tokens_per_s);

@@ -61,10 +61,15 @@ void pretrain_config_from_json(const json& j, PretrainConfig& c, const std::stri
       LETHE_CHECK(value.is_string(), where, ": '", key, "' must be a string");
       (key == "corpus" ? c.corpus : key == "out" ? c.out : c.device) = value.get<std::string>();
     } else if (key == "save_dtype") {
-      LETHE_CHECK(
-          value.is_string() && (value == "float32" || value == "bfloat16" || value == "float16"),
-          where, ": 'save_dtype' must be float32, bfloat16 or float16, got ", value.dump());
-      c.save_dtype = value.get<std::string>();
+      // core::parse_dtype holds the one list of dtype names (aliases too); stored normalised.
+      bool known = value.is_string();
+      try {
+        if (known) c.save_dtype = core::dtype_name(core::parse_dtype(value.get<std::string>()));
+      } catch (const std::exception&) {
+        known = false;
+      }
+      LETHE_CHECK(known, where, ": 'save_dtype' must be float32, bfloat16 or float16, got ",
+                  value.dump());
     } else if (key == "vocab_size")
       c.vocab_size = positive(value, key);
     else if (key == "hidden_size")
