@@ -3,11 +3,13 @@
 // tokens/s, peak RSS, model-FLOP utilisation against a matmul peak measured in the same run, and
 // the ratio to the same step in PyTorch eager (bench_train_eager.py, run with /usr/bin/python3 in
 // the same run). Wall time and CPU time (user + sys, all threads) per step after one warm-up step,
-// in --rounds rounds that alternate lethe and the eager peer (best and median round shown).
+// in --rounds rounds that alternate lethe and the eager peers (the same script on lethe's BLAS
+// build, and as installed on the system's default BLAS; best and median round of each shown).
 // --profile DIR writes a Chrome trace of as many extra (untimed) steps per shape and dtype
 // (DIR/<shape>-<dtype>.trace.json; bench/profile_summary.py sums self time by op). Usage:
 // bench_train [--shape micro|0.5b|all] [--dtype float32|bfloat16|all] [--steps N]
-// [--rounds R] [--threads K] [--no-eager] [--profile DIR]
+// [--rounds R] [--threads K] [--no-eager] [--profile DIR] [--json FILE]
+// --json FILE writes every row's numbers (lethe's and both peers', best and median) for plotting.
 #include <sys/resource.h>
 #include <torch/csrc/autograd/profiler_legacy.h>
 
@@ -21,6 +23,7 @@
 #include <vector>
 
 #include "bench_shapes.h"
+#include "core/json_io.h"
 #include "core/runtime.h"
 #include "data/batching.h"
 #include "model/causal_lm.h"
@@ -120,8 +123,9 @@ StepResult median_of(std::vector<StepResult> results) {
   return results[results.size() / 2];
 }
 
-void run(const std::string& shape_name, torch::ScalarType dtype, int steps, int rounds, int threads,
-         bool eager, const std::string& profile_dir) {
+// One shape and dtype: prints a line and returns the same numbers as a JSON row (--json).
+lethe::core::json run(const std::string& shape_name, torch::ScalarType dtype, int steps, int rounds,
+                      int threads, bool eager, const std::string& profile_dir) {
   const ModelConfig c = lethe::bench::model_shape(shape_name);
   const int64_t B = shape_name == "0.5b" ? 4 : 16, T = 64;
   torch::manual_seed(0);
@@ -159,7 +163,11 @@ void run(const std::string& shape_name, torch::ScalarType dtype, int steps, int 
   // move, by up to 45% on the micro step, within one run): rounds alternate lethe's timed steps and
   // the eager peer's, so both see the same phases, and each side's best and median round is shown.
   const std::string dtype_name = lethe::core::dtype_name(dtype);
-  std::vector<StepResult> ours, theirs;
+  std::vector<StepResult> ours, theirs, stock;
+  // The same script as installed (python3 on the system's default BLAS), when that is another
+  // build than lethe's: what a user of Debian's python3-torch gets out of the box.
+  const bool stock_blas_differs =
+      lethe::core::openblas_library().find("openblas-openmp") != std::string::npos;
   double peak = 0;
   for (int round = 0; round < rounds; ++round) {
     const double cpu_start = cpu_seconds();
@@ -171,10 +179,38 @@ void run(const std::string& shape_name, torch::ScalarType dtype, int steps, int 
     if (eager) {
       const StepResult other = eager_step(shape_name, dtype_name, B, T, steps, threads, true);
       if (other.tokens_per_s > 0) theirs.push_back(other);
+      if (stock_blas_differs) {
+        const StepResult as_installed =
+            eager_step(shape_name, dtype_name, B, T, steps, threads, false);
+        if (as_installed.tokens_per_s > 0) stock.push_back(as_installed);
+      }
     }
   }
   const StepResult best = best_of(ours), typical = median_of(ours);
   const double mfu = best.tokens_per_s * flops_per_token(c, T) / peak;
+  lethe::core::json row = {{"shape", shape_name},
+                           {"dtype", dtype_name},
+                           {"batch", B},
+                           {"seq", T},
+                           {"rounds", rounds},
+                           {"steps_per_round", steps},
+                           {"tokens_per_s", best.tokens_per_s},
+                           {"tokens_per_s_median", typical.tokens_per_s},
+                           {"step_s", B * T / best.tokens_per_s},
+                           {"cpu_s_per_step", best.cpu_s_per_step},
+                           {"peak_rss_mb", peak_rss_mb()},
+                           {"flops_per_token", flops_per_token(c, T)},
+                           {"matmul_peak_gflops", peak / 1e9},
+                           {"mfu", mfu}};
+  // Best and median of a peer's rounds, and lethe's ratio to each, under `key`.
+  auto peer_row = [&](const std::string& key, const std::vector<StepResult>& rounds_of_peer) {
+    const StepResult other = best_of(rounds_of_peer), other_typical = median_of(rounds_of_peer);
+    row[key] = {{"tokens_per_s", other.tokens_per_s},
+                {"tokens_per_s_median", other_typical.tokens_per_s},
+                {"cpu_s_per_step", other.cpu_s_per_step},
+                {"ratio", best.tokens_per_s / other.tokens_per_s},
+                {"ratio_median", typical.tokens_per_s / other_typical.tokens_per_s}};
+  };
   std::printf(
       "%-5s %-8s B=%-3lld T=%lld  best of %d: step %.3fs (cpu %.3fs) %7.0f tokens/s (median %.0f)  "
       "peak RSS %5.0f MB  MFU %5.1f%% (matmul peak %.1f GFLOP/s)",
@@ -183,6 +219,7 @@ void run(const std::string& shape_name, torch::ScalarType dtype, int steps, int 
       typical.tokens_per_s, peak_rss_mb(), 100 * mfu, peak / 1e9);
   if (eager) {
     if (!theirs.empty()) {
+      peer_row("eager_same_blas", theirs);
       const StepResult other = best_of(theirs), other_typical = median_of(theirs);
       std::printf("  eager %7.0f tokens/s (median %.0f, cpu %.3fs)  ratio %.2fx (median %.2fx)",
                   other.tokens_per_s, other_typical.tokens_per_s, other.cpu_s_per_step,
@@ -191,17 +228,18 @@ void run(const std::string& shape_name, torch::ScalarType dtype, int steps, int 
     } else {
       std::printf("  eager: failed (is /usr/bin/python3 with torch installed?)");
     }
-    // The same script as installed (system BLAS), when that is another build than lethe's.
-    const std::string blas = lethe::core::openblas_library();
-    if (blas.find("openblas-openmp") != std::string::npos) {
-      const StepResult stock = eager_step(shape_name, dtype_name, B, T, steps, threads, false);
-      if (stock.tokens_per_s > 0)
-        std::printf("  eager, system BLAS %7.0f tokens/s  ratio %.2fx", stock.tokens_per_s,
-                    best.tokens_per_s / stock.tokens_per_s);
+    if (!stock.empty()) {
+      peer_row("eager_as_installed", stock);
+      const StepResult other = best_of(stock), other_typical = median_of(stock);
+      std::printf("  eager, system BLAS %7.0f tokens/s (median %.0f)  ratio %.2fx (median %.2fx)",
+                  other.tokens_per_s, other_typical.tokens_per_s,
+                  best.tokens_per_s / other.tokens_per_s,
+                  typical.tokens_per_s / other_typical.tokens_per_s);
     }
   }
   std::printf("\n");
   std::fflush(stdout);
+  return row;
 }
 
 }  // namespace
@@ -210,7 +248,7 @@ int main(int argc, char** argv) {
   std::string shapes = "all", dtypes = "all";
   int steps = 5, rounds = 3, threads = 0;
   bool eager = true;
-  std::string profile_dir;
+  std::string profile_dir, json_path;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
@@ -228,10 +266,13 @@ int main(int argc, char** argv) {
       eager = false;
     else if (arg == "--profile")
       profile_dir = next();
+    else if (arg == "--json")
+      json_path = next();
     else {
       std::fprintf(stderr,
                    "usage: bench_train [--shape micro|0.5b|all] [--dtype float32|bfloat16|all] "
-                   "[--steps N] [--rounds R] [--threads K] [--no-eager] [--profile DIR]\n");
+                   "[--steps N] [--rounds R] [--threads K] [--no-eager] [--profile DIR] "
+                   "[--json FILE]\n");
       return 2;
     }
   }
@@ -247,12 +288,24 @@ int main(int argc, char** argv) {
       "bench_train: %d threads, libtorch %s, BLAS %s, load average %.2f, OMP_WAIT_POLICY=%s\n",
       threads, TORCH_VERSION, blas.empty() ? "(not OpenBLAS)" : blas.c_str(), load[0],
       wait_policy ? wait_policy : "(unset)");
+  std::vector<lethe::core::json> rows;
   for (const std::string s : {"micro", "0.5b"}) {
     if (shapes != "all" && shapes != s) continue;
     for (const auto dtype : {torch::kFloat32, torch::kBFloat16}) {
       if (dtypes != "all" && dtypes != lethe::core::dtype_name(dtype)) continue;
-      run(s, dtype, steps, rounds, threads, eager, profile_dir);
+      rows.push_back(run(s, dtype, steps, rounds, threads, eager, profile_dir));
     }
+  }
+  if (!json_path.empty()) {
+    lethe::core::json results = {{"benchmark", "bench_train"},
+                                 {"threads", threads},
+                                 {"libtorch", TORCH_VERSION},
+                                 {"blas", blas},
+                                 {"load_average_at_start", load[0]},
+                                 {"omp_wait_policy", wait_policy ? wait_policy : ""},
+                                 {"rows", rows}};
+    lethe::core::write_json(json_path, results);
+    std::printf("wrote %s\n", json_path.c_str());
   }
   return 0;
 }
