@@ -32,7 +32,7 @@ StageOutcome stage_quantize(const RunContext& ctx, const std::string& inputs_sha
     config.device = ctx.config["device"];
     const json& eval = ctx.config["eval"];
     config.options.max_new_tokens = eval.value("max_new_tokens", int64_t{32});
-    config.options.batch_size = eval.value("batch_size", int64_t{16});
+    config.options.batch_size = eval.value("batch_size", int64_t{64});
     config.options.limit = eval.value("limit", int64_t{0});
     for (auto it = section.begin(); it != section.end(); ++it) {
       const auto& k = it.key();
