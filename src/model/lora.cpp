@@ -9,6 +9,7 @@
 #include <map>
 
 #include "core/error.h"
+#include "core/memory.h"
 #include "model/lora_linear.h"
 
 namespace lethe::model {
@@ -190,6 +191,33 @@ LoraDisabledScope::~LoraDisabledScope() {
   for (const auto& [prefix, linear] : model_->projections()) {
     if (i < was_enabled_.size() && was_enabled_[i]) linear->set_enabled(true);
     ++i;
+  }
+}
+
+LoraMergedScope::LoraMergedScope(CausalLM& model) {
+  std::vector<std::shared_ptr<LoraLinearImpl>> adapted;
+  double bytes = 0;
+  for (const auto& [prefix, linear] : model->projections()) {
+    if (!linear->has_lora() || !linear->enabled() || linear->merged()) continue;
+    if (linear->weight.scalar_type() != torch::kFloat32 || !linear->weight.device().is_cpu())
+      return;
+    adapted.push_back(linear);
+    bytes += static_cast<double>(linear->weight.nbytes());
+  }
+  // Twice the copy: the merge's fp32 temporaries (one projection at a time) need room too.
+  if (adapted.empty() || 2 * bytes > static_cast<double>(core::available_memory_bytes())) return;
+  torch::NoGradGuard no_grad;
+  for (const auto& linear : adapted) {
+    saved_.emplace_back(linear, linear->weight.clone());
+    linear->merge();
+  }
+}
+
+LoraMergedScope::~LoraMergedScope() {
+  torch::NoGradGuard no_grad;
+  for (auto& [linear, weight] : saved_) {
+    linear->unmerge();  // clears the merged state; the copy then removes its rounding
+    linear->weight.copy_(weight);
   }
 }
 

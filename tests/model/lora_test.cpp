@@ -144,6 +144,45 @@ TEST(Lora, MergeMatchesUnmergedAndUnmergeRestoresWeights) {
   EXPECT_CLOSE("unmerged weight", m->projections()[0].second->weight, before, 1e-6);
 }
 
+TEST(Lora, MergedScopeMatchesPeftAndRestoresTheExactBaseWeights) {
+  auto ref = core::read_json(test::fixture_path("qwen2-tiny-lora/reference.json"));
+  const auto& sequence = ref.at("sequences").at(2);
+  auto m = tiny_with_adapter();
+  std::vector<torch::Tensor> before;
+  for (const auto& [prefix, linear] : m->projections()) before.push_back(linear->weight.clone());
+  {
+    model::LoraMergedScope merged(m);
+    ASSERT_TRUE(merged.active());
+    for (const auto& [prefix, linear] : m->projections()) EXPECT_TRUE(linear->merged()) << prefix;
+    EXPECT_CLOSE("logits in the merged scope", last4(m, sequence), want_last4(sequence), 1e-4);
+  }
+  // Bit for bit, not merely close: unmerge's subtraction alone leaves a rounding behind.
+  size_t i = 0;
+  for (const auto& [prefix, linear] : m->projections()) {
+    EXPECT_FALSE(linear->merged()) << prefix;
+    EXPECT_TRUE(torch::equal(linear->weight, before[i++])) << prefix;
+  }
+  EXPECT_CLOSE("adapted logits after the scope", last4(m, sequence), want_last4(sequence), 1e-4);
+
+  // A disabled adapter is not merged (the scope leaves the base model alone).
+  model::set_lora_enabled(m, false);
+  {
+    model::LoraMergedScope merged(m);
+    EXPECT_FALSE(merged.active());
+  }
+  // bf16 weights: merging would round the delta into them, so the scope does nothing.
+  auto half =
+      model::load_causal_lm(test::fixture_path("qwen2-tiny"), torch::kBFloat16, torch::kCPU);
+  model::load_adapter(half, test::fixture_path("qwen2-tiny-lora"));
+  const auto half_before = half->projections()[0].second->weight.clone();
+  {
+    model::LoraMergedScope merged(half);
+    EXPECT_FALSE(merged.active());
+    EXPECT_FALSE(half->projections()[0].second->merged());
+  }
+  EXPECT_TRUE(torch::equal(half->projections()[0].second->weight, half_before));
+}
+
 TEST(Lora, MergeAndUnloadKeepsTheAdaptedLogitsWithoutAdapterModules) {
   auto ref = core::read_json(test::fixture_path("qwen2-tiny-lora/reference.json"));
   const auto& sequence = ref.at("sequences").at(2);
