@@ -202,14 +202,21 @@ lethe::core::json run(const std::string& shape_name, torch::ScalarType dtype, in
                            {"flops_per_token", flops_per_token(c, T)},
                            {"matmul_peak_gflops", peak / 1e9},
                            {"mfu", mfu}};
-  // Best and median of a peer's rounds, and lethe's ratio to each, under `key`.
-  auto peer_row = [&](const std::string& key, const std::vector<StepResult>& rounds_of_peer) {
+  // Best and median of a peer's rounds and lethe's ratio to each: printed after `label` and kept
+  // in the row under `key`.
+  auto report_peer = [&](const char* label, const std::string& key,
+                         const std::vector<StepResult>& rounds_of_peer) {
     const StepResult other = best_of(rounds_of_peer), other_typical = median_of(rounds_of_peer);
+    const double ratio = best.tokens_per_s / other.tokens_per_s;
+    const double ratio_median = typical.tokens_per_s / other_typical.tokens_per_s;
+    std::printf("  %s %7.0f tokens/s (median %.0f, cpu %.3fs)  ratio %.2fx (median %.2fx)", label,
+                other.tokens_per_s, other_typical.tokens_per_s, other.cpu_s_per_step, ratio,
+                ratio_median);
     row[key] = {{"tokens_per_s", other.tokens_per_s},
                 {"tokens_per_s_median", other_typical.tokens_per_s},
                 {"cpu_s_per_step", other.cpu_s_per_step},
-                {"ratio", best.tokens_per_s / other.tokens_per_s},
-                {"ratio_median", typical.tokens_per_s / other_typical.tokens_per_s}};
+                {"ratio", ratio},
+                {"ratio_median", ratio_median}};
   };
   std::printf(
       "%-5s %-8s B=%-3lld T=%lld  best of %d: step %.3fs (cpu %.3fs) %7.0f tokens/s (median %.0f)  "
@@ -219,23 +226,11 @@ lethe::core::json run(const std::string& shape_name, torch::ScalarType dtype, in
       typical.tokens_per_s, peak_rss_mb(), 100 * mfu, peak / 1e9);
   if (eager) {
     if (!theirs.empty()) {
-      peer_row("eager_same_blas", theirs);
-      const StepResult other = best_of(theirs), other_typical = median_of(theirs);
-      std::printf("  eager %7.0f tokens/s (median %.0f, cpu %.3fs)  ratio %.2fx (median %.2fx)",
-                  other.tokens_per_s, other_typical.tokens_per_s, other.cpu_s_per_step,
-                  best.tokens_per_s / other.tokens_per_s,
-                  typical.tokens_per_s / other_typical.tokens_per_s);
+      report_peer("eager", "eager_same_blas", theirs);
     } else {
       std::printf("  eager: failed (is /usr/bin/python3 with torch installed?)");
     }
-    if (!stock.empty()) {
-      peer_row("eager_as_installed", stock);
-      const StepResult other = best_of(stock), other_typical = median_of(stock);
-      std::printf("  eager, system BLAS %7.0f tokens/s (median %.0f)  ratio %.2fx (median %.2fx)",
-                  other.tokens_per_s, other_typical.tokens_per_s,
-                  best.tokens_per_s / other.tokens_per_s,
-                  typical.tokens_per_s / other_typical.tokens_per_s);
-    }
+    if (!stock.empty()) report_peer("eager, system BLAS", "eager_as_installed", stock);
   }
   std::printf("\n");
   std::fflush(stdout);

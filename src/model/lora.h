@@ -65,8 +65,8 @@ class LoraDisabledScope {
 // RAII for inference: merges every attached, enabled adapter into its base weight for the scope
 // (each projection then runs one GEMM instead of three and a decode step none of the adapter's
 // small ops: lethe eval of one adapter on lethe-base 11-30% faster) and afterwards puts the saved
-// base weights back bit for bit
-// (unmerge's subtraction would leave one rounding per weight behind each time). Active only when
+// base weights back bit for bit (unmerge's subtraction would leave one rounding per weight behind
+// each time). Active only when
 // every adapted weight is float32 on the CPU and a copy of them fits in available memory: merging
 // into a bf16/fp16 weight rounds the delta into it (not the same model; quantize-eval studies that
 // on purpose), and on a GPU the copy would cost device memory. Otherwise it does nothing.
