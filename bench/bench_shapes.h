@@ -1,5 +1,6 @@
-// The model shapes the training benchmarks share: "micro" (hidden 256, 4 layers, vocab 2048) and
-// "0.5b" (Qwen2.5-0.5B: hidden 896, 24 layers, vocab 151936). Random weights; no files.
+// The model shapes the benchmarks share: "micro" (hidden 256, 4 layers, vocab 2048), "0.5b"
+// (Qwen2.5-0.5B: hidden 896, 24 layers, vocab 151936) and "1.5b" (Qwen2.5-1.5B: hidden 1536, 28
+// layers, 12 heads / 2 kv heads, intermediate 8960). Random weights; no files.
 #pragma once
 #include <string>
 
@@ -13,7 +14,10 @@ inline model::ModelConfig model_shape(const std::string& name) {
   c.tie_word_embeddings = true;
   c.rope_theta = 1e6;
   c.max_position_embeddings = 32768;
-  if (name == "0.5b") {
+  if (name == "1.5b") {
+    c.vocab_size = 151936, c.hidden_size = 1536, c.intermediate_size = 8960;
+    c.num_hidden_layers = 28, c.num_attention_heads = 12, c.num_key_value_heads = 2;
+  } else if (name == "0.5b") {
     c.vocab_size = 151936, c.hidden_size = 896, c.intermediate_size = 4864;
     c.num_hidden_layers = 24, c.num_attention_heads = 14, c.num_key_value_heads = 2;
   } else {

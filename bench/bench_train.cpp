@@ -47,15 +47,23 @@ double flops_per_token(const ModelConfig& c, double T) {
   return 4 * params + c.num_hidden_layers * 3 * 4 * H * D * (T / 2);
 }
 
-double matmul_peak(torch::ScalarType dtype) {
-  const int64_t n = 1024;
-  auto a = torch::randn({n, n}).to(dtype), b = torch::randn({n, n}).to(dtype);
+// Waits for the device's queued kernels (CUDA runs asynchronously); a no-op on the CPU.
+void sync(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.index() < 0 ? 0 : device.index());
+}
+
+double matmul_peak(torch::ScalarType dtype, const torch::Device& device) {
+  const int64_t n = device.is_cuda() ? 8192 : 1024;
+  const int reps = device.is_cuda() ? 10 : 3;
+  auto a = torch::randn({n, n}).to(device, dtype), b = torch::randn({n, n}).to(device, dtype);
   torch::matmul(a, b);
+  sync(device);
   double best = 1e30;
   for (int rep = 0; rep < 3; ++rep) {
     auto start = Clock::now();
-    for (int i = 0; i < 3; ++i) torch::matmul(a, b);
-    best = std::min(best, std::chrono::duration<double>(Clock::now() - start).count() / 3);
+    for (int i = 0; i < reps; ++i) torch::matmul(a, b);
+    sync(device);
+    best = std::min(best, std::chrono::duration<double>(Clock::now() - start).count() / reps);
   }
   return 2.0 * n * n * n / best;
 }
@@ -125,12 +133,15 @@ StepResult median_of(std::vector<StepResult> results) {
 
 // One shape and dtype: prints a line and returns the same numbers as a JSON row (--json).
 lethe::core::json run(const std::string& shape_name, torch::ScalarType dtype, int steps, int rounds,
-                      int threads, bool eager, const std::string& profile_dir) {
+                      int threads, bool eager, const std::string& profile_dir,
+                      const torch::Device& device) {
   const ModelConfig c = lethe::bench::model_shape(shape_name);
-  const int64_t B = shape_name == "0.5b" ? 4 : 16, T = 64;
+  // CPU: the batches of the earlier sessions' tables; a GPU gets a batch that fills it.
+  const int64_t B = device.is_cuda() ? 16 : shape_name == "micro" ? 16 : 4, T = device.is_cuda() ? 512 : 64;
   torch::manual_seed(0);
   CausalLM model(c);
   model->to(dtype);
+  model->to(device);
   lethe::model::LoraConfig lora;
   lora.r = 8;
   lora.lora_alpha = 16;
@@ -142,15 +153,16 @@ lethe::core::json run(const std::string& shape_name, torch::ScalarType dtype, in
   }
   auto params = lethe::model::lora_parameters(model);
   lethe::train::AdamW optimizer(params, {});
-  auto ids = torch::randint(0, c.vocab_size, {B, T}, torch::kInt64);
-  auto attention = torch::ones({B, T}, torch::kInt64);
-  auto loss_mask = torch::ones({B, T}, torch::kFloat32);
+  auto ids = torch::randint(0, c.vocab_size, {B, T}, torch::kInt64).to(device);
+  auto attention = torch::ones({B, T}, torch::kInt64).to(device);
+  auto loss_mask = torch::ones({B, T}, torch::kFloat32).to(device);
   auto step = [&] {
     for (auto& [name, p] : params) p.mutable_grad() = torch::Tensor();
     auto logp = lethe::model::token_logprobs(model, ids, attention, loss_mask);
     auto loss = -logp.sum() / (B * (T - 1));
     loss.backward();
     optimizer.step(1e-4);
+    sync(device);
   };
   step();                      // warm-up
   if (!profile_dir.empty()) {  // profiled steps are slower: they are not the timed ones
@@ -175,7 +187,7 @@ lethe::core::json run(const std::string& shape_name, torch::ScalarType dtype, in
     for (int i = 0; i < steps; ++i) step();
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count() / steps;
     ours.push_back({B * T / seconds, (cpu_seconds() - cpu_start) / steps});
-    peak = std::max(peak, matmul_peak(dtype));  // the fast phase's peak, as for the best round
+    peak = std::max(peak, matmul_peak(dtype, device));  // the fast phase's peak, as for the best round
     if (eager) {
       const StepResult other = eager_step(shape_name, dtype_name, B, T, steps, threads, true);
       if (other.tokens_per_s > 0) theirs.push_back(other);
@@ -189,6 +201,7 @@ lethe::core::json run(const std::string& shape_name, torch::ScalarType dtype, in
   const StepResult best = best_of(ours), typical = median_of(ours);
   const double mfu = best.tokens_per_s * flops_per_token(c, T) / peak;
   lethe::core::json row = {{"shape", shape_name},
+                           {"device", device.str()},
                            {"dtype", dtype_name},
                            {"batch", B},
                            {"seq", T},
@@ -243,6 +256,7 @@ int main(int argc, char** argv) {
   std::string shapes = "all", dtypes = "all";
   int steps = 5, rounds = 3, threads = 0;
   bool eager = true;
+  std::string device_name = "cpu";
   std::string profile_dir, json_path;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -263,11 +277,13 @@ int main(int argc, char** argv) {
       profile_dir = next();
     else if (arg == "--json")
       json_path = next();
+    else if (arg == "--device")
+      device_name = next();
     else {
       std::fprintf(stderr,
-                   "usage: bench_train [--shape micro|0.5b|all] [--dtype float32|bfloat16|all] "
+                   "usage: bench_train [--shape micro|0.5b|1.5b|all] [--dtype float32|bfloat16|all] "
                    "[--steps N] [--rounds R] [--threads K] [--no-eager] [--profile DIR] "
-                   "[--json FILE]\n");
+                   "[--json FILE] [--device cpu|cuda[:N]]\n");
       return 2;
     }
   }
@@ -284,11 +300,15 @@ int main(int argc, char** argv) {
       threads, TORCH_VERSION, blas.empty() ? "(not OpenBLAS)" : blas.c_str(), load[0],
       wait_policy ? wait_policy : "(unset)");
   std::vector<lethe::core::json> rows;
-  for (const std::string s : {"micro", "0.5b"}) {
-    if (shapes != "all" && shapes != s) continue;
+  const torch::Device device = lethe::core::parse_device(device_name);
+  // The eager peer is a CPU script: on a GPU the peer is HF transformers + peft (scripts/gpu-check.sh).
+  if (device.is_cuda()) eager = false;
+  for (const std::string s : {"micro", "0.5b", "1.5b"}) {
+    // "all" is the CPU tables' pair; 1.5b is asked for by name.
+    if (shapes == "all" ? s == "1.5b" : shapes.find(s) == std::string::npos) continue;
     for (const auto dtype : {torch::kFloat32, torch::kBFloat16}) {
       if (dtypes != "all" && dtypes != lethe::core::dtype_name(dtype)) continue;
-      rows.push_back(run(s, dtype, steps, rounds, threads, eager, profile_dir));
+      rows.push_back(run(s, dtype, steps, rounds, threads, eager, profile_dir, device));
     }
   }
   if (!json_path.empty()) {

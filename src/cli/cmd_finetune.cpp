@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/train_cli.h"
 #include "core/error.h"
+#include "core/runtime.h"
 #include "core/progress.h"
 #include "train/config_file.h"
 #include "train/distributed.h"
@@ -70,8 +71,9 @@ void add_finetune_command(CLI::App& app) {
     train::FinetuneConfig resolved;
     train::finetune_config_from_json(
         config, resolved, state->config_file.empty() ? "finetune options" : state->config_file);
-    // Several processes with RANK/WORLD_SIZE (or SLURM_PROCID/SLURM_NTASKS): data-parallel.
-    const auto group = train::join_process_group_from_env();
+    // Several processes with RANK/WORLD_SIZE (or SLURM_PROCID/SLURM_NTASKS): data-parallel, over
+    // NCCL on a CUDA device and Gloo on the CPU.
+    const auto group = train::join_process_group_from_env(core::parse_device(resolved.device));
     if (group && group->rank() > 0) core::Progress::set_quiet(true);
     auto result = train::run_finetune(resolved, state->resume, group.get());
     if (group && group->rank() > 0) return;

@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/train_cli.h"
 #include "core/error.h"
+#include "core/runtime.h"
 #include "core/progress.h"
 #include "objectives/objective.h"
 #include "train/config_file.h"
@@ -105,8 +106,9 @@ void add_unlearn_command(CLI::App& app) {
         config, resolved, state->config_file.empty() ? "unlearn options" : state->config_file);
     // Bad input fails before waiting for the other processes.
     train::check_unlearn_config(resolved);
-    // Several processes with RANK/WORLD_SIZE (or SLURM_PROCID/SLURM_NTASKS): data-parallel.
-    const auto group = train::join_process_group_from_env();
+    // Several processes with RANK/WORLD_SIZE (or SLURM_PROCID/SLURM_NTASKS): data-parallel, over
+    // NCCL on a CUDA device and Gloo on the CPU.
+    const auto group = train::join_process_group_from_env(core::parse_device(resolved.device));
     if (group && group->rank() > 0) core::Progress::set_quiet(true);
     auto result = train::run_unlearn(resolved, state->resume, group.get());
     if (group && group->rank() > 0) return;

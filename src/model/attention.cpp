@@ -13,32 +13,29 @@
 #error "the torch headers on the include path are not those of the libtorch CMake found"
 #endif
 
+#include "core/torch_compat.h"
 #include "model/kv_cache.h"
 #include "model/rotary.h"
 
 namespace lethe::model {
 
 torch::Tensor attention_mask_for_layers(const torch::Tensor& allowed, torch::ScalarType dtype) {
-#if TORCH_VERSION_MAJOR >= 2
-  (void)dtype;
-  return allowed;
-#else
+  if constexpr (compat::has_scaled_dot_product_attention) return allowed;
   return torch::zeros(allowed.sizes(), allowed.options().dtype(dtype))
       .masked_fill_(allowed.logical_not(), -std::numeric_limits<double>::infinity());
-#endif
 }
 
 torch::Tensor attention_scores_softmax(const torch::Tensor& q, const torch::Tensor& k,
                                        const torch::Tensor& v, const torch::Tensor& mask) {
   const int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3);
   const int64_t Hkv = k.size(1), S = k.size(2), rep = H / Hkv;
-#if TORCH_VERSION_MAJOR >= 2
-  torch::Tensor k_full =
-      rep == 1 ? k : k.unsqueeze(2).expand({B, Hkv, rep, S, D}).reshape({B, H, S, D});
-  torch::Tensor v_full =
-      rep == 1 ? v : v.unsqueeze(2).expand({B, Hkv, rep, S, D}).reshape({B, H, S, D});
-  return at::scaled_dot_product_attention(q, k_full, v_full, mask);
-#else
+  if constexpr (compat::has_scaled_dot_product_attention) {
+    torch::Tensor k_full =
+        rep == 1 ? k : k.unsqueeze(2).expand({B, Hkv, rep, S, D}).reshape({B, H, S, D});
+    torch::Tensor v_full =
+        rep == 1 ? v : v.unsqueeze(2).expand({B, Hkv, rep, S, D}).reshape({B, H, S, D});
+    return compat::scaled_dot_product_attention(q, k_full, v_full, mask);
+  }
   torch::Tensor bias = mask.scalar_type() == torch::kBool
                            ? attention_mask_for_layers(mask, q.scalar_type())
                            : mask;  // [B, 1, T, S]
@@ -52,7 +49,6 @@ torch::Tensor attention_scores_softmax(const torch::Tensor& q, const torch::Tens
   torch::Tensor probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
   return torch::bmm(probs.view({B * Hkv, rep * T, S}), v.reshape({B * Hkv, S, D}))
       .view({B, H, T, D});
-#endif
 }
 
 AttentionImpl::AttentionImpl(const ModelConfig& config, int64_t layer_index, bool init_weights)

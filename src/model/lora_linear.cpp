@@ -2,12 +2,10 @@
 // one input), merge/unmerge, enabled switch.
 #include "model/lora_linear.h"
 
-#include <ATen/autocast_mode.h>
-#include <torch/version.h>
-
 #include <cmath>
 
 #include "core/error.h"
+#include "core/torch_compat.h"
 
 namespace lethe::model {
 
@@ -118,13 +116,7 @@ class SharedInputLoraFunction : public torch::autograd::Function<SharedInputLora
 
 // Autocast casts the inputs of each op it sees; the fused node runs in-place GEMMs that it would
 // not cast, so under autocast the LoRA term goes through the plain ops.
-bool autocast_enabled(const torch::Device& device) {
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-  return at::autocast::is_autocast_enabled(device.type());
-#else
-  return device.is_cuda() ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
-#endif
-}
+bool autocast_enabled(const torch::Device& device) { return compat::autocast_enabled(device.type()); }
 
 // Runs SharedInputLoraFunction on projections that all pass runs_fused().
 std::vector<torch::Tensor> apply_shared_input(const std::vector<LoraLinearImpl*>& projections,

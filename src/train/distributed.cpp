@@ -1,24 +1,8 @@
-// torchrun / Slurm environment, a c10d ProcessGroupGloo over a TCPStore, and the collectives of
-// data-parallel training: gradient sums, row gathers, consistency checks. Without Gloo headers
-// (PyTorch's pip wheels and libtorch zips ship none; CMake's LETHE_C10D_GLOO) the process group
-// throws on construction and c10d_available() is false.
-#ifndef LETHE_C10D_GLOO  // set by CMake; a build without it guesses from the headers
-#if __has_include(<gloo/algorithm.h>)
-#define LETHE_C10D_GLOO 1
-#else
-#define LETHE_C10D_GLOO 0
-#endif
-#endif
-#if LETHE_C10D_GLOO && !defined(USE_C10D_GLOO)
-#define USE_C10D_GLOO 1
-#endif
+// torchrun / Slurm environment and the collectives of data-parallel training on a ProcessGroup
+// (train/process_group.cpp): gradient sums, row gathers, consistency checks.
 #include "train/distributed.h"
 
 #include <cstdlib>
-#if LETHE_C10D_GLOO
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
-#endif
 
 #include "core/error.h"
 
@@ -79,84 +63,6 @@ std::pair<int64_t, int64_t> rank_slice(int64_t rows, int64_t rank, int64_t world
   return {begin, begin + base + (rank < extra ? 1 : 0)};
 }
 
-#if LETHE_C10D_GLOO
-
-struct ProcessGroup::Impl {
-  c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
-};
-
-ProcessGroup::ProcessGroup(const DistEnv& env, std::chrono::milliseconds timeout)
-    : impl_(std::make_unique<Impl>()), rank_(env.rank), world_size_(env.world_size) {
-  try {
-    c10d::TCPStoreOptions store_options;
-    store_options.port = static_cast<std::uint16_t>(env.master_port);
-    store_options.isServer = env.rank == 0;
-    store_options.numWorkers = static_cast<size_t>(env.world_size);
-    store_options.timeout = timeout;
-    impl_->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, store_options);
-    auto options = c10d::ProcessGroupGloo::Options::create(timeout);
-    // Gloo binds to a local interface: GLOO_SOCKET_IFNAME when set (as PyTorch), loopback for a
-    // loopback master, else the address this host's name resolves to (multi-node).
-    const bool loopback = env.master_addr == "localhost" || env.master_addr.rfind("127.", 0) == 0;
-    if (const char* ifname = std::getenv("GLOO_SOCKET_IFNAME"))
-      options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
-    else if (loopback)
-      options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(env.master_addr));
-    else
-      options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
-    impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(
-        impl_->store, static_cast<int>(env.rank), static_cast<int>(env.world_size), options);
-  } catch (const Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    LETHE_FAIL("c10d: rank ", env.rank, "/", env.world_size,
-               " could not join the process group at ", env.master_addr, ":", env.master_port, ": ",
-               e.what());
-  }
-}
-
-ProcessGroup::~ProcessGroup() = default;
-
-void ProcessGroup::all_reduce_sum(std::vector<torch::Tensor>& tensors) {
-  LETHE_CHECK(tensors.size() == 1, "all_reduce_sum: one tensor per call, got ", tensors.size());
-  c10d::AllreduceOptions options;
-  options.reduceOp = c10d::ReduceOp::SUM;
-  impl_->group->allreduce(tensors, options)->wait();
-}
-
-void ProcessGroup::broadcast(torch::Tensor& tensor, int64_t root) {
-  c10d::BroadcastOptions options;
-  options.rootRank = root;
-  std::vector<torch::Tensor> tensors = {tensor};
-  impl_->group->broadcast(tensors, options)->wait();
-}
-
-void ProcessGroup::barrier() { impl_->group->barrier()->wait(); }
-
-#else  // !LETHE_C10D_GLOO
-
-struct ProcessGroup::Impl {};
-
-ProcessGroup::ProcessGroup(const DistEnv& env, std::chrono::milliseconds)
-    : rank_(env.rank), world_size_(env.world_size) {
-  LETHE_FAIL("c10d: rank ", env.rank, "/", env.world_size,
-             ": this lethe was built without c10d's Gloo backend (its libtorch ships no gloo "
-             "headers; see LETHE_C10D_GLOO in docs/performance.md), so it cannot run "
-             "multi-process data parallelism");
-}
-
-ProcessGroup::~ProcessGroup() = default;
-
-void ProcessGroup::all_reduce_sum(std::vector<torch::Tensor>&) {
-  LETHE_FAIL("c10d: built without Gloo");
-}
-
-void ProcessGroup::broadcast(torch::Tensor&, int64_t) { LETHE_FAIL("c10d: built without Gloo"); }
-
-void ProcessGroup::barrier() { LETHE_FAIL("c10d: built without Gloo"); }
-
-#endif  // LETHE_C10D_GLOO
 
 void all_reduce_gradients(ProcessGroup& group, const NamedParameters& params, double weight) {
   // One flat fp64 buffer: [w * g_0, w * g_1, ..., w], summed over ranks, then divided by sum w.
@@ -271,12 +177,10 @@ void check_same_across_ranks(ProcessGroup& group,
               "; every rank must be started with the same options, data, model and adapter");
 }
 
-std::unique_ptr<ProcessGroup> join_process_group_from_env() {
+std::unique_ptr<ProcessGroup> join_process_group_from_env(const c10::Device& device) {
   const DistEnv env = detect_dist_env();
   if (env.world_size <= 1) return nullptr;
-  return std::make_unique<ProcessGroup>(env);
+  return std::make_unique<ProcessGroup>(env, c10d_backend_for(device));
 }
-
-bool c10d_available() { return LETHE_C10D_GLOO != 0; }
 
 }  // namespace lethe::train

@@ -1,5 +1,5 @@
 // Scale-out on libtorch's c10d: the torchrun / Slurm environment (rank, world size, master), a Gloo
-// process group over a TCPStore (CPU), and the collectives of data-parallel training (row gather,
+// (CPU) or NCCL (CUDA) process group over a TCPStore, and the collectives of data-parallel training (row gather,
 // gradient sum, consistency check). Not here: sweep sharding (train/sweep.h uses the rank and world
 // size only, no collectives); where the trainer calls these (train/trainer.cpp).
 #pragma once
@@ -37,23 +37,35 @@ DistEnv detect_dist_env();
 // together covering every row once.
 std::pair<int64_t, int64_t> rank_slice(int64_t rows, int64_t rank, int64_t world_size);
 
-// A c10d ProcessGroupGloo: rank 0 serves the TCPStore at master_addr:master_port, every rank
-// connects (timeout), Gloo runs over TCP on GLOO_SOCKET_IFNAME's interface when set, loopback for a
-// loopback master, else the address the host name resolves to.
+// The c10d backend of a process group: Gloo for CPU training, NCCL for CUDA (as torchrun's
+// "cpu:gloo,cuda:nccl" default).
+enum class C10dBackend { gloo, nccl };
+// NCCL when `device` is CUDA, Gloo otherwise.
+C10dBackend c10d_backend_for(const c10::Device& device);
+const char* c10d_backend_name(C10dBackend backend);
+
+// A c10d process group (train/process_group.cpp): rank 0 serves the TCPStore at
+// master_addr:master_port, every rank connects (timeout). Gloo runs over TCP on GLOO_SOCKET_IFNAME's
+// interface when set, loopback for a loopback master, else the address the host name resolves to.
+// NCCL runs on cuda:LOCAL_RANK (torchrun's variable; 0 when unset), which it makes current.
 class ProcessGroup {
  public:
   // `timeout` bounds the wait for the other ranks to join and every collective.
-  explicit ProcessGroup(const DistEnv& env,
+  explicit ProcessGroup(const DistEnv& env, C10dBackend backend = C10dBackend::gloo,
                         std::chrono::milliseconds timeout = std::chrono::seconds(300));
   ~ProcessGroup();
   ProcessGroup(const ProcessGroup&) = delete;
   ProcessGroup& operator=(const ProcessGroup&) = delete;
   int64_t rank() const { return rank_; }
   int64_t world_size() const { return world_size_; }
-  // In-place sum over ranks of one CPU tensor (contiguous): Gloo sums the entries of `tensors`
-  // together (one per local device), so exactly one is accepted.
+  C10dBackend backend() const { return backend_; }
+  // Where the backend's collectives run: the CPU for Gloo, this rank's GPU for NCCL.
+  c10::Device device() const { return device_; }
+  // In-place sum over ranks of one contiguous tensor (c10d sums the entries of `tensors` together,
+  // one per local device, so exactly one is accepted). A tensor elsewhere than device() travels
+  // there and back.
   void all_reduce_sum(std::vector<torch::Tensor>& tensors);
-  // Rank `root`'s tensor into every rank's (one CPU tensor, contiguous, same shape on every rank).
+  // Rank `root`'s tensor into every rank's (one contiguous tensor, same shape on every rank).
   void broadcast(torch::Tensor& tensor, int64_t root = 0);
   void barrier();
 
@@ -62,6 +74,8 @@ class ProcessGroup {
   std::unique_ptr<Impl> impl_;
   int64_t rank_ = 0;
   int64_t world_size_ = 1;
+  C10dBackend backend_ = C10dBackend::gloo;
+  c10::Device device_ = c10::kCPU;
 };
 
 // Data-parallel gradient: every rank's .grad() becomes sum_r w_r g_r / sum_r w_r, where w_r =
@@ -88,10 +102,13 @@ void check_same_across_ranks(ProcessGroup& group,
                              const std::vector<std::pair<std::string, double>>& values);
 
 // The process group of a multi-process launch (detect_dist_env(): torchrun or Slurm variables), or
-// nullptr for a single process (world size 1, or no variables).
-std::unique_ptr<ProcessGroup> join_process_group_from_env();
+// nullptr for a single process (world size 1, or no variables); its backend follows `device`
+// (c10d_backend_for).
+std::unique_ptr<ProcessGroup> join_process_group_from_env(const c10::Device& device = c10::kCPU);
 
 // Whether c10d's Gloo backend can be used from this build (the headers and symbols are present).
 bool c10d_available();
+// Whether c10d's NCCL backend was compiled in (a CUDA libtorch with ProcessGroupNCCL).
+bool c10d_nccl_available();
 
 }  // namespace lethe::train

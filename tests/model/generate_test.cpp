@@ -19,8 +19,12 @@ std::vector<std::vector<int64_t>> reference_prompts() {
   return out;
 }
 
-TEST(Generate, GreedyMatchesReferenceBatchedAndAlone) {
-  auto model = test::load_tiny();
+// Greedy parity and the KV cache on every device of test_devices() (CPU, and CUDA when present).
+class GenerateOnDevice : public test::OnDevice {};
+LETHE_DEVICE_SUITE(GenerateOnDevice);
+
+TEST_P(GenerateOnDevice, GreedyMatchesReferenceBatchedAndAlone) {
+  auto model = test::load_tiny(torch::kFloat32, device());
   model::GenerateOptions options;
   options.max_new_tokens = 12;
   const auto prompts = reference_prompts();
@@ -34,8 +38,8 @@ TEST(Generate, GreedyMatchesReferenceBatchedAndAlone) {
   }
 }
 
-TEST(Generate, KvCacheEqualsFullRecomputation) {
-  auto model = test::load_tiny();
+TEST_P(GenerateOnDevice, KvCacheEqualsFullRecomputation) {
+  auto model = test::load_tiny(torch::kFloat32, device());
   model::GenerateOptions options;
   options.max_new_tokens = 20;
   const auto prompts = reference_prompts();
@@ -45,7 +49,7 @@ TEST(Generate, KvCacheEqualsFullRecomputation) {
   EXPECT_EQ(cached.tokens, uncached.tokens);
   // Logits too: the decode step over the cache against one forward over the whole sequence.
   torch::NoGradGuard no_grad;
-  auto ids = test::ids_tensor(prompts[1]);
+  auto ids = test::ids_tensor(prompts[1]).to(device());
   model::KVCache cache(model->config().num_hidden_layers);
   model::ForwardOptions fo;
   fo.cache = &cache;
@@ -53,7 +57,7 @@ TEST(Generate, KvCacheEqualsFullRecomputation) {
   auto step = model->forward(ids.narrow(1, 10, 6), fo).logits;
   EXPECT_EQ(cache.length(), 16);
   auto full = model->forward(ids).logits.narrow(1, 10, 6);
-  EXPECT_CLOSE("cached logits", step, full, 2e-5);
+  EXPECT_CLOSE("cached logits", step.cpu(), full.cpu(), tolerance(2e-5, 2e-4));
 }
 
 TEST(Generate, StopsPerRowOnEos) {

@@ -7,31 +7,41 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "device_test.h"
 #include "expect_close.h"
 
 namespace lethe {
 namespace {
 
 model::LoraLinear make_adapted(int64_t in, int64_t out, bool bias,
-                               model::LoraOptions options = {}) {
+                               model::LoraOptions options = {},
+                               torch::Device device = torch::kCPU) {
   torch::manual_seed(3);
   model::LoraLinear layer(in, out, bias);
   layer->attach_lora(options);
-  torch::NoGradGuard no_grad;
-  layer->lora_B.normal_(0.0, 0.5);  // PEFT starts B at zero; a trained adapter does not
+  {
+    torch::NoGradGuard no_grad;
+    layer->lora_B.normal_(0.0, 0.5);  // PEFT starts B at zero; a trained adapter does not
+  }
+  layer->to(device);
   return layer;
 }
 
-TEST(LoraLinear, ForwardIsBasePlusScaledLowRankTerm) {
+// The numeric tests below run on every device of test_devices() (CPU, and CUDA when present).
+class LoraLinearOnDevice : public test::OnDevice {};
+LETHE_DEVICE_SUITE(LoraLinearOnDevice);
+
+TEST_P(LoraLinearOnDevice, ForwardIsBasePlusScaledLowRankTerm) {
   model::LoraOptions options;
   options.r = 4;
   options.lora_alpha = 8;
-  auto layer = make_adapted(12, 10, true, options);
+  auto layer = make_adapted(12, 10, true, options, device());
   EXPECT_DOUBLE_EQ(layer->scaling(), 2.0);
-  auto x = torch::randn({3, 5, 12});
+  auto x = randn({3, 5, 12});
   auto want = torch::matmul(x, layer->weight.t()) + layer->bias +
               2.0 * torch::matmul(torch::matmul(x, layer->lora_A.t()), layer->lora_B.t());
-  EXPECT_CLOSE("lora forward", layer(x), want, 1e-5);
+  EXPECT_EQ(layer(x).device(), device());
+  EXPECT_CLOSE("lora forward", layer(x).cpu(), want.cpu(), tolerance(1e-5, 1e-4));
   auto names = layer->named_parameters().keys();
   EXPECT_EQ(names, (std::vector<std::string>{"weight", "bias", "lora_A", "lora_B"}));
   EXPECT_FALSE(layer->weight.requires_grad());
@@ -77,22 +87,24 @@ TEST(LoraLinear, DisabledIsBaseModel) {
   EXPECT_FALSE(torch::allclose(layer(x), base));
 }
 
-TEST(LoraLinear, MergeThenUnmergeRestoresWeightAndOutputs) {
-  auto layer = make_adapted(16, 24, true);
-  auto x = torch::randn({5, 16});
+TEST_P(LoraLinearOnDevice, MergeThenUnmergeRestoresWeightAndOutputs) {
+  auto layer = make_adapted(16, 24, true, {}, device());
+  auto x = randn({5, 16});
   auto original = layer->weight.clone();
   auto unmerged_out = layer(x);
   layer->merge();
   EXPECT_TRUE(layer->merged());
   EXPECT_FALSE(torch::allclose(layer->weight, original));
-  EXPECT_CLOSE("merged weight", layer->weight, original + layer->delta_weight(), 1e-6);
-  EXPECT_CLOSE("merged forward == unmerged forward", layer(x), unmerged_out, 1e-5);
+  const double atol = tolerance(1e-5, 1e-4);
+  EXPECT_CLOSE("merged weight", layer->weight.cpu(), (original + layer->delta_weight()).cpu(),
+               tolerance(1e-6, 1e-5));
+  EXPECT_CLOSE("merged forward == unmerged forward", layer(x).cpu(), unmerged_out.cpu(), atol);
   EXPECT_THROW(layer->set_enabled(false), Error);
   layer->merge();  // no-op when merged
   layer->unmerge();
   EXPECT_FALSE(layer->merged());
-  EXPECT_CLOSE("unmerged weight", layer->weight, original, 1e-6);
-  EXPECT_CLOSE("forward after unmerge", layer(x), unmerged_out, 1e-5);
+  EXPECT_CLOSE("unmerged weight", layer->weight.cpu(), original.cpu(), tolerance(1e-6, 1e-5));
+  EXPECT_CLOSE("forward after unmerge", layer(x).cpu(), unmerged_out.cpu(), atol);
 }
 
 TEST(LoraLinear, DropoutOnlyInTrainingMode) {
@@ -128,7 +140,8 @@ TEST(LoraLinear, Fp32AdapterOnBf16Base) {
 }
 
 // q/k/v-like projections of one input with different ranks and output sizes, B non-zero.
-std::vector<model::LoraLinear> make_shared_input_group(bool bias, torch::ScalarType base_dtype) {
+std::vector<model::LoraLinear> make_shared_input_group(bool bias, torch::ScalarType base_dtype,
+                                                       torch::Device device = torch::kCPU) {
   torch::manual_seed(5);
   std::vector<model::LoraLinear> group;
   for (auto [out, r] : std::vector<std::pair<int64_t, int64_t>>{{10, 4}, {6, 2}, {6, 4}}) {
@@ -141,6 +154,7 @@ std::vector<model::LoraLinear> make_shared_input_group(bool bias, torch::ScalarT
     layer->attach_lora(options);
     torch::NoGradGuard no_grad;
     layer->lora_B.normal_(0.0, 0.5);
+    layer->to(device);
     group.push_back(layer);
   }
   return group;
@@ -170,39 +184,44 @@ std::vector<torch::Tensor> composite_forward(const std::vector<model::LoraLinear
 // Sum of outputs weighted by fixed random tensors, so every output gets a distinct gradient.
 torch::Tensor weighted_sum(const std::vector<torch::Tensor>& outputs) {
   torch::manual_seed(11);
-  torch::Tensor total = torch::zeros({}, torch::kFloat32);
+  torch::Tensor total = torch::zeros({}, torch::kFloat32).to(outputs.at(0).device());
   for (const auto& y : outputs)
-    total = total + (y.to(torch::kFloat32) * torch::randn(y.sizes())).sum();
+    total = total + (y.to(torch::kFloat32) * torch::randn(y.sizes()).to(y.device())).sum();
   return total;
 }
 
-TEST(LoraLinear, SharedInputNodeMatchesCompositeFormulaAndGradients) {
+TEST_P(LoraLinearOnDevice, SharedInputNodeMatchesCompositeFormulaAndGradients) {
+  const double atol = tolerance(1e-5, 1e-4);
+  // CPU tensors for the comparison helper.
+  auto close = [&](const std::string& name, const torch::Tensor& got, const torch::Tensor& want) {
+    EXPECT_CLOSE(name, got.cpu(), want.cpu(), atol);
+  };
   for (bool trainable_base : {false, true}) {
-    auto group = make_shared_input_group(/*bias=*/true, torch::kFloat32);
+    auto group = make_shared_input_group(/*bias=*/true, torch::kFloat32, device());
     if (trainable_base) {
       for (auto& layer : group) {
         layer->weight.set_requires_grad(true);
         layer->bias.set_requires_grad(true);
       }
     }
-    auto x = torch::randn({3, 5, 12}).requires_grad_(true);
+    auto x = randn({3, 5, 12}).requires_grad_(true);
     auto x_ref = x.detach().clone().requires_grad_(true);
     std::vector<torch::Tensor> ref_params;
     auto want = composite_forward(group, x_ref, &ref_params);
     auto got = model::forward_shared_input(x, {group[0].get(), group[1].get(), group[2].get()});
     ASSERT_EQ(got.size(), 3u);
     for (size_t i = 0; i < 3; ++i)
-      EXPECT_CLOSE("output " + std::to_string(i), got[i], want[i], 1e-5);
+      close("output " + std::to_string(i), got[i], want[i]);
     weighted_sum(got).backward();
     weighted_sum(want).backward();
-    EXPECT_CLOSE("grad x", x.grad(), x_ref.grad(), 1e-5);
+    close("grad x", x.grad(), x_ref.grad());
     for (size_t i = 0; i < 3; ++i) {
       const std::string n = std::to_string(i);
-      EXPECT_CLOSE("grad lora_A " + n, group[i]->lora_A.grad(), ref_params[4 * i + 2].grad(), 1e-5);
-      EXPECT_CLOSE("grad lora_B " + n, group[i]->lora_B.grad(), ref_params[4 * i + 3].grad(), 1e-5);
+      close("grad lora_A " + n, group[i]->lora_A.grad(), ref_params[4 * i + 2].grad());
+      close("grad lora_B " + n, group[i]->lora_B.grad(), ref_params[4 * i + 3].grad());
       if (trainable_base) {
-        EXPECT_CLOSE("grad weight " + n, group[i]->weight.grad(), ref_params[4 * i].grad(), 1e-5);
-        EXPECT_CLOSE("grad bias " + n, group[i]->bias.grad(), ref_params[4 * i + 1].grad(), 1e-5);
+        close("grad weight " + n, group[i]->weight.grad(), ref_params[4 * i].grad());
+        close("grad bias " + n, group[i]->bias.grad(), ref_params[4 * i + 1].grad());
       } else {
         EXPECT_FALSE(group[i]->weight.grad().defined());
       }
@@ -223,9 +242,9 @@ TEST(LoraLinear, FusedNodeWithoutBiasOrInputGradient) {
   EXPECT_CLOSE("grad lora_B", group[1]->lora_B.grad(), ref_params[3].grad(), 1e-5);
 }
 
-TEST(LoraLinear, FusedNodeOnBf16BaseStaysWithinBf16Rounding) {
-  auto group = make_shared_input_group(/*bias=*/true, torch::kBFloat16);
-  auto x = torch::randn({4, 6, 12}).to(torch::kBFloat16).requires_grad_(true);
+TEST_P(LoraLinearOnDevice, FusedNodeOnBf16BaseStaysWithinBf16Rounding) {
+  auto group = make_shared_input_group(/*bias=*/true, torch::kBFloat16, device());
+  auto x = randn({4, 6, 12}).to(torch::kBFloat16).requires_grad_(true);
   auto x_ref = x.detach().clone().requires_grad_(true);
   std::vector<torch::Tensor> ref_params;
   auto want = composite_forward(group, x_ref, &ref_params);
@@ -233,19 +252,21 @@ TEST(LoraLinear, FusedNodeOnBf16BaseStaysWithinBf16Rounding) {
   for (size_t i = 0; i < 3; ++i) {
     EXPECT_EQ(got[i].scalar_type(), torch::kBFloat16);
     // Outputs are O(1): a couple of bf16 roundings (2^-8 relative) apart at most.
-    EXPECT_CLOSE("output " + std::to_string(i), got[i].to(torch::kFloat32),
-                 want[i].to(torch::kFloat32), 2e-2, 1e-2);
+    EXPECT_CLOSE("output " + std::to_string(i), got[i].to(torch::kFloat32).cpu(),
+                 want[i].to(torch::kFloat32).cpu(), 2e-2, 1e-2);
   }
   weighted_sum(got).backward();
   weighted_sum(want).backward();
   EXPECT_EQ(x.grad().scalar_type(), torch::kBFloat16);
-  EXPECT_CLOSE("grad x", x.grad().to(torch::kFloat32), x_ref.grad().to(torch::kFloat32), 5e-2,
+  EXPECT_CLOSE("grad x", x.grad().to(torch::kFloat32).cpu(), x_ref.grad().to(torch::kFloat32).cpu(), 5e-2,
                2e-2);
   for (size_t i = 0; i < 3; ++i) {
     EXPECT_EQ(group[i]->lora_A.grad().scalar_type(), torch::kFloat32);
     // Adapter gradients come from fp32 GEMMs on the same bf16 values: fp32 agreement.
-    EXPECT_CLOSE("grad lora_A", group[i]->lora_A.grad(), ref_params[4 * i + 2].grad(), 1e-4, 1e-4);
-    EXPECT_CLOSE("grad lora_B", group[i]->lora_B.grad(), ref_params[4 * i + 3].grad(), 1e-4, 1e-4);
+    EXPECT_CLOSE("grad lora_A", group[i]->lora_A.grad().cpu(), ref_params[4 * i + 2].grad().cpu(),
+                 tolerance(1e-4, 1e-3), 1e-4);
+    EXPECT_CLOSE("grad lora_B", group[i]->lora_B.grad().cpu(), ref_params[4 * i + 3].grad().cpu(),
+                 tolerance(1e-4, 1e-3), 1e-4);
   }
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/json_io.h"
+#include "device_test.h"
 #include "expect_close.h"
 #include "model/causal_lm.h"
 
@@ -37,13 +38,6 @@ inline torch::Tensor json_tensor(const nlohmann::json& j) {
 
 inline torch::Tensor ids_tensor(const std::vector<int64_t>& ids) {
   return torch::tensor(ids, torch::kInt64).unsqueeze(0);
-}
-
-// The devices every parity test runs on: CPU, and CUDA when libtorch has it.
-inline std::vector<torch::Device> test_devices() {
-  std::vector<torch::Device> out{torch::kCPU};
-  if (torch::cuda::is_available()) out.emplace_back(torch::kCUDA);
-  return out;
 }
 
 inline model::CausalLM load_tiny(torch::ScalarType dtype = torch::kFloat32,

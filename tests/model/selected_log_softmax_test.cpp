@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "device_test.h"
 #include "expect_close.h"
 
 namespace lethe {
@@ -19,13 +20,15 @@ std::pair<torch::Tensor, torch::Tensor> reference(const torch::Tensor& logits,
   return {value.detach(), x.grad()};
 }
 
-void check(torch::ScalarType dtype, int64_t chunk_elements, double value_tol, double grad_tol) {
+void check(torch::Device device, torch::ScalarType dtype, int64_t chunk_elements, double value_tol,
+           double grad_tol) {
   torch::manual_seed(3);
   const int64_t N = 10, V = 37;
-  auto logits = (torch::randn({N, V}) * 4).to(dtype).requires_grad_(true);
+  auto logits = (torch::randn({N, V}) * 4).to(device, dtype).requires_grad_(true);
   auto targets = torch::randint(0, V, {N}, torch::kInt64);
   targets[4] = targets[3];  // two rows with the same target
-  auto weights = torch::randn({N});
+  targets = targets.to(device);
+  auto weights = torch::randn({N}).to(device);
   auto got = model::selected_log_softmax(logits, targets, chunk_elements);
   ASSERT_EQ(got.scalar_type(), torch::kFloat32);
   (got * weights).sum().backward();
@@ -33,17 +36,22 @@ void check(torch::ScalarType dtype, int64_t chunk_elements, double value_tol, do
   auto [want, want_grad] = reference(logits, targets, weights);
   const std::string name =
       std::string(c10::toString(dtype)) + " chunk " + std::to_string(chunk_elements);
-  EXPECT_CLOSE(name + " value", got.to(torch::kFloat64), want, value_tol);
-  EXPECT_CLOSE(name + " gradient", logits.grad().to(torch::kFloat64), want_grad, grad_tol);
+  ASSERT_EQ(got.device(), device);
+  EXPECT_CLOSE(name + " value", got.to(torch::kFloat64).cpu(), want.cpu(), value_tol);
+  EXPECT_CLOSE(name + " gradient", logits.grad().to(torch::kFloat64).cpu(), want_grad.cpu(),
+               grad_tol);
 }
 
-TEST(SelectedLogSoftmax, MatchesLogSoftmaxGatherInValueAndGradient) {
+class SelectedLogSoftmaxOnDevice : public test::OnDevice {};
+LETHE_DEVICE_SUITE(SelectedLogSoftmaxOnDevice);
+
+TEST_P(SelectedLogSoftmaxOnDevice, MatchesLogSoftmaxGatherInValueAndGradient) {
   // 3 * V elements: chunks of 3 rows, the last one of 1; 0: the default (one chunk here).
   for (int64_t chunk : {int64_t(3 * 37), int64_t(1), int64_t(0)}) {
-    check(torch::kFloat32, chunk, 1e-5, 1e-6);
+    check(device(), torch::kFloat32, chunk, tolerance(1e-5, 2e-5), tolerance(1e-6, 2e-6));
     // bf16 logits are exact inputs; the value is fp32 math on them, the gradient is rounded to
     // bf16.
-    check(torch::kBFloat16, chunk, 1e-5, 4e-3);
+    check(device(), torch::kBFloat16, chunk, tolerance(1e-5, 2e-5), 4e-3);
   }
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "device_test.h"
 #include "expect_close.h"
 #include "objectives/methods.h"
 #include "objectives/objective.h"
@@ -15,13 +16,20 @@ namespace {
 
 using Rows = std::vector<std::vector<double>>;
 
+// The device of the running test case (ObjectiveLosses is parametrised by device): every input
+// tensor is made there, so the objectives' formulas run on it.
+torch::Device loss_device = torch::kCPU;
+
 torch::Tensor tensor(const Rows& rows) {
   std::vector<double> flat;
   for (const auto& r : rows) flat.insert(flat.end(), r.begin(), r.end());
   return torch::tensor(flat, torch::kDouble)
       .reshape({static_cast<int64_t>(rows.size()), static_cast<int64_t>(rows[0].size())})
-      .to(torch::kFloat);
+      .to(loss_device, torch::kFloat);
 }
+
+// A float vector on the test's device.
+torch::Tensor vec(std::vector<float> values) { return torch::tensor(values).to(loss_device); }
 
 // A side whose logp_token is a leaf that requires grad (so tests can read d loss / d logp).
 SideLogprobs side(const Rows& logp, const Rows& mask) {
@@ -35,7 +43,7 @@ double log_sigmoid(double x) { return -std::log1p(std::exp(-x)); }
 double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 double loss_of(const ObjectiveOutput& out) { return out.loss.item<double>(); }
 std::vector<double> values(const torch::Tensor& t) {
-  auto c = t.detach().to(torch::kDouble).contiguous().view(-1);
+  auto c = t.detach().to(torch::kCPU, torch::kDouble).contiguous().view(-1);
   return {c.data_ptr<double>(), c.data_ptr<double>() + c.numel()};
 }
 
@@ -49,7 +57,16 @@ SideLogprobs retain_side() {
   return side({{-0.2, -0.4, -0.6}, {0.0, -1.0, 0.0}}, {{1, 1, 1}, {0, 1, 0}});
 }
 
-TEST(ObjectiveLosses, SftIsTheMeanNllOverAnswerTokens) {
+// Every loss below runs on each device of test_devices() (CPU, and CUDA when present): the
+// hand-computed values are the same, within each device's tolerance.
+class ObjectiveLosses : public test::OnDevice {
+ protected:
+  void SetUp() override { loss_device = device(); }
+  void TearDown() override { loss_device = torch::kCPU; }
+};
+LETHE_DEVICE_SUITE(ObjectiveLosses);
+
+TEST_P(ObjectiveLosses, SftIsTheMeanNllOverAnswerTokens) {
   ObjectiveInputs in;
   in.forget = forget_side();
   auto out = find_objective("sft").loss(in, {});
@@ -60,7 +77,7 @@ TEST(ObjectiveLosses, SftIsTheMeanNllOverAnswerTokens) {
                std::vector<double>({-1 / 3.0, -1 / 3.0, 0, -1 / 3.0, 0, 0}), 1e-6);
 }
 
-TEST(ObjectiveLosses, GradAscentGradientLowersForgetLogprobs) {
+TEST_P(ObjectiveLosses, GradAscentGradientLowersForgetLogprobs) {
   ObjectiveInputs in;
   in.forget = forget_side();
   auto out = find_objective("grad_ascent").loss(in, {});
@@ -72,7 +89,7 @@ TEST(ObjectiveLosses, GradAscentGradientLowersForgetLogprobs) {
                std::vector<double>({1 / 3.0, 1 / 3.0, 0, 1 / 3.0, 0, 0}), 1e-6);
 }
 
-TEST(ObjectiveLosses, GradDiffWeighsForgetAscentAndRetainDescent) {
+TEST_P(ObjectiveLosses, GradDiffWeighsForgetAscentAndRetainDescent) {
   ObjectiveInputs in;
   in.forget = forget_side();
   in.retain = retain_side();
@@ -88,10 +105,10 @@ TEST(ObjectiveLosses, GradDiffWeighsForgetAscentAndRetainDescent) {
   EXPECT_NEAR(in.retain.logp_token.grad()[1][1].item<double>(), -2.0 / 4.0, 1e-6);  // retain up
 }
 
-TEST(ObjectiveLosses, NpoMatchesClosedFormAndItsGradientWeight) {
+TEST_P(ObjectiveLosses, NpoMatchesClosedFormAndItsGradientWeight) {
   ObjectiveInputs in;
   in.forget = forget_side();
-  in.forget.logp_ref = torch::tensor({-2.5, -1.0});
+  in.forget.logp_ref = vec({-2.5, -1.0});
   const double beta = 0.5;
   // Sequence log-probs -3 and -0.5; deltas to the reference -0.5 and +0.5.
   const double d0 = -3.0 - -2.5, d1 = -0.5 - -1.0;
@@ -109,21 +126,21 @@ TEST(ObjectiveLosses, NpoMatchesClosedFormAndItsGradientWeight) {
               -(2 / 0.1) * (log_sigmoid(-0.1 * d0) + log_sigmoid(-0.1 * d1)) / 2, 1e-5);
 }
 
-TEST(ObjectiveLosses, NpoAtTheReferenceEqualsFourLogTwoOverBetaHalved) {
+TEST_P(ObjectiveLosses, NpoAtTheReferenceEqualsFourLogTwoOverBetaHalved) {
   // At theta = ref every delta is 0: L = -(2/beta) log(1/2) and the gradient weight is 1/B.
   ObjectiveInputs in;
   in.forget = forget_side();
-  in.forget.logp_ref = torch::tensor({-3.0, -0.5});
+  in.forget.logp_ref = vec({-3.0, -0.5});
   auto out = find_objective("npo").loss(in, {{"beta", 0.2}});
   EXPECT_NEAR(loss_of(out), (2 / 0.2) * std::log(2.0), 1e-5);
   out.loss.backward();
   EXPECT_NEAR(in.forget.logp_token.grad()[0][1].item<double>(), 0.5, 1e-6);
 }
 
-TEST(ObjectiveLosses, NpoGdAndNpoKlAddTheirRetainTerms) {
+TEST_P(ObjectiveLosses, NpoGdAndNpoKlAddTheirRetainTerms) {
   ObjectiveInputs in;
   in.forget = forget_side();
-  in.forget.logp_ref = torch::tensor({-2.5, -1.0});
+  in.forget.logp_ref = vec({-2.5, -1.0});
   in.retain = retain_side();
   // Reference token log-probs on retain: differences d = logp - ref of -0.1, +0.2, 0 and -0.3.
   in.retain.logp_ref_token = tensor({{-0.1, -0.6, -0.6}, {0.0, -0.7, 0.0}});
@@ -140,7 +157,7 @@ TEST(ObjectiveLosses, NpoGdAndNpoKlAddTheirRetainTerms) {
   EXPECT_NEAR(out.parts.at("kl_retain"), kl, 1e-6);
 }
 
-TEST(ObjectiveLosses, GaKlUsesTheK3EstimatorWhichIsZeroOnlyAtTheReference) {
+TEST_P(ObjectiveLosses, GaKlUsesTheK3EstimatorWhichIsZeroOnlyAtTheReference) {
   ObjectiveInputs in;
   in.forget = forget_side();
   in.retain = retain_side();
@@ -164,7 +181,7 @@ TEST(ObjectiveLosses, GaKlUsesTheK3EstimatorWhichIsZeroOnlyAtTheReference) {
   EXPECT_NEAR(g[0][1].item<double>(), (std::exp(-0.4) - 1) / 4.0, 1e-6);  // below ref: pushed up
 }
 
-TEST(ObjectiveLosses, SimNpoIsLengthNormalisedWithMargin) {
+TEST_P(ObjectiveLosses, SimNpoIsLengthNormalisedWithMargin) {
   ObjectiveInputs in;
   in.forget = forget_side();  // sequence log-probs -3 over 2 tokens, -0.5 over 1 token
   const double beta = 2.5, gamma = 0.5;
@@ -186,12 +203,12 @@ TEST(ObjectiveLosses, SimNpoIsLengthNormalisedWithMargin) {
   EXPECT_NEAR(loss_of(find_objective("simnpo").loss(in, {})), def + 2.2 / 4.0, 1e-6);
 }
 
-TEST(ObjectiveLosses, DpoPrefersRefusalsOverTrueAnswers) {
+TEST_P(ObjectiveLosses, DpoPrefersRefusalsOverTrueAnswers) {
   ObjectiveInputs in;
   in.forget = forget_side();  // rejected: sequences -3, -0.5
-  in.forget.logp_ref = torch::tensor({-2.0, -1.5});
+  in.forget.logp_ref = vec({-2.0, -1.5});
   in.preferred = side({{-4.0, -1.0}, {-2.0, -2.0}}, {{1, 1}, {1, 0}});  // preferred: -5, -2
-  in.preferred.logp_ref = torch::tensor({-5.5, -1.0});
+  in.preferred.logp_ref = vec({-5.5, -1.0});
   const double beta = 0.1;
   // z_b = (w - w_ref) - (l - l_ref): (0.5 - (-1)) = 1.5 and (-1 - 1) = -2.
   const double z0 = 1.5, z1 = -2.0;
@@ -213,7 +230,7 @@ TEST(ObjectiveLosses, DpoPrefersRefusalsOverTrueAnswers) {
               -(log_sigmoid(beta * z0) + log_sigmoid(beta * z1)) / 2 + 0.5 * 2.2 / 4.0, 1e-6);
 }
 
-TEST(ObjectiveLosses, RtTrainsOnTheRefusalsOnly) {
+TEST_P(ObjectiveLosses, RtTrainsOnTheRefusalsOnly) {
   ObjectiveInputs in;
   in.forget = forget_side();
   in.preferred = side({{-4.0, -1.0}, {-2.0, -2.0}}, {{1, 1}, {1, 0}});
@@ -226,14 +243,14 @@ TEST(ObjectiveLosses, RtTrainsOnTheRefusalsOnly) {
               7.0 / 3.0 + 2.2 / 4.0, 1e-6);
 }
 
-TEST(ObjectiveLosses, TaskVectorTrainsTheForgetAdapterWithSft) {
+TEST_P(ObjectiveLosses, TaskVectorTrainsTheForgetAdapterWithSft) {
   ObjectiveInputs in;
   in.forget = forget_side();
   EXPECT_NEAR(loss_of(find_objective("task_vector").loss(in, {})), 3.5 / 3.0, 1e-6);
   EXPECT_TRUE(find_objective("task_vector").negates_adapter);
 }
 
-TEST(ObjectiveLosses, RmuDirectionIsASeededUnitVector) {
+TEST(ObjectiveRmu, DirectionIsASeededUnitVector) {
   auto u = rmu_direction(64, 7);
   EXPECT_NEAR(u.norm().item<double>(), 1.0, 1e-6);
   EXPECT_GE(u.min().item<double>(), 0.0);  // WMDP draws U[0, 1) before normalising
@@ -241,14 +258,14 @@ TEST(ObjectiveLosses, RmuDirectionIsASeededUnitVector) {
   EXPECT_FALSE(torch::allclose(u, rmu_direction(64, 8)));
 }
 
-TEST(ObjectiveLosses, RmuSteersForgetActivationsAndAnchorsRetainOnes) {
+TEST_P(ObjectiveLosses, RmuSteersForgetActivationsAndAnchorsRetainOnes) {
   // C = 2, T = 2, one example per side; layer 0 = hidden_states[1].
   ObjectiveInputs in;
   in.forget = side({{-1.0, -1.0}}, {{1, 1}});
   in.retain = side({{-1.0, -1.0}}, {{0, 1}});
-  auto h_f = torch::tensor({1.0, 2.0, 3.0, 4.0}).reshape({1, 2, 2}).requires_grad_(true);
-  auto h_r = torch::tensor({0.0, 0.0, 1.0, 1.0}).reshape({1, 2, 2}).requires_grad_(true);
-  auto h_ref = torch::tensor({9.0, 9.0, 1.5, 0.0}).reshape({1, 2, 2});
+  auto h_f = vec({1.0, 2.0, 3.0, 4.0}).reshape({1, 2, 2}).requires_grad_(true);
+  auto h_r = vec({0.0, 0.0, 1.0, 1.0}).reshape({1, 2, 2}).requires_grad_(true);
+  auto h_ref = vec({9.0, 9.0, 1.5, 0.0}).reshape({1, 2, 2});
   in.forget.hidden_states = {torch::Tensor(), h_f};
   in.retain.hidden_states = {torch::Tensor(), h_r};
   in.retain.hidden_ref = {torch::Tensor(), h_ref};
@@ -271,7 +288,7 @@ TEST(ObjectiveLosses, RmuSteersForgetActivationsAndAnchorsRetainOnes) {
   EXPECT_NEAR(h_r.grad()[0][1][0].item<double>(), alpha * (1 - 1.5), 1e-5);
 }
 
-TEST(ObjectiveLosses, RmuUpdatesTheLayersUpToL) {
+TEST(ObjectiveRmu, UpdatesTheLayersUpToL) {
   EXPECT_EQ(rmu_updated_layers(resolve_params(find_objective("rmu"), {})),
             std::vector<int64_t>({5, 6, 7}));
   EXPECT_EQ(rmu_updated_layers(resolve_params(find_objective("rmu"), {{"layer", 1}})),

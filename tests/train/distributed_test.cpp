@@ -135,13 +135,32 @@ int free_port() {
 }
 
 TEST(Distributed, GlooBackendIsBuiltWithDebiansLibtorch) {
-#if TORCH_VERSION_MAJOR < 2
-  // Debian's libtorch-dev ships the gloo headers (libgloo-dev): CMake's detection must find them,
-  // or every multi-process test below would silently skip.
-  EXPECT_TRUE(train::c10d_available());
-#else
-  GTEST_SKIP() << "libtorch " << TORCH_VERSION << ": Gloo only when its headers were found";
-#endif
+  // Debian's libtorch-dev (1.13, trixie's 2.6, sid's 2.14) has the gloo headers (libgloo-dev):
+  // CMake's detection must find them, or every multi-process test below would silently skip.
+  if (LETHE_TEST_DEBIAN_LIBTORCH) {
+    EXPECT_TRUE(train::c10d_available()) << "libtorch " << TORCH_VERSION;
+  } else {
+    GTEST_SKIP() << "libtorch " << TORCH_VERSION << " is not Debian's: Gloo only when its headers "
+                 << "were found";
+  }
+}
+
+TEST(Distributed, BackendFollowsTheDeviceAndAMissingOneIsNamed) {
+  EXPECT_EQ(train::c10d_backend_for(torch::kCPU), train::C10dBackend::gloo);
+  EXPECT_EQ(train::c10d_backend_for(torch::Device(torch::kCUDA, 1)), train::C10dBackend::nccl);
+  // NCCL is compiled in only with a CUDA libtorch; elsewhere asking for it is a clear error
+  // before anything connects.
+  if (!train::c10d_nccl_available()) {
+    train::DistEnv env;
+    env.world_size = 2;
+    env.master_port = 1;  // never reached
+    try {
+      train::ProcessGroup group(env, train::C10dBackend::nccl, std::chrono::milliseconds(100));
+      FAIL() << "an NCCL process group was made without NCCL";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("nccl"), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(Distributed, DataParallelGradientsEqualTheWholeBatch) {

@@ -5,6 +5,7 @@ list(APPEND LETHE_TEST_SOURCES
   tests/train/commands_test.cpp
   tests/train/config_file_test.cpp
   tests/train/optim_test.cpp
+  tests/train/trainer_device_test.cpp
   tests/train/trainer_test.cpp
 )
 list(APPEND LETHE_TEST_SOURCES tests/train/sweep_crash_test.cpp tests/train/sweep_test.cpp tests/train/sweep_unlearn_test.cpp
