@@ -70,7 +70,7 @@ void add_generate(CLI::App& data) {
   gen->add_option("--api-key-env", opt->api_key_env,
                   "openai backend: environment variable holding the API key")
       ->capture_default_str();
-  add_llm_generate_options(*gen);
+  add_llm_generate_options(*gen, opt->llm);
   gen->callback([opt] {
     apply_global_options();
     datagen::GenerateResult result = datagen::generate_dataset(*opt);

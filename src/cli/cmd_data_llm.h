@@ -3,11 +3,13 @@
 #pragma once
 #include <CLI/CLI.hpp>
 
+#include "datagen/generate_options.h"
+
 namespace lethe::cli {
 
-// Adds --rpm, --tpm, --concurrency, --max-attempts, --cache, ... ; they fill
-// datagen::llm_generate_settings(), which the "openai" backend reads. (--base-url, --model and
+// Adds --rpm, --tpm, --concurrency, --max-attempts, --cache, ... ; they fill `settings`
+// (GenerateOptions::llm, which the "openai" backend reads). (--base-url, --model and
 // --api-key-env are GenerateOptions fields added by cmd_data.cpp.)
-void add_llm_generate_options(CLI::App& generate);
+void add_llm_generate_options(CLI::App& generate, datagen::LlmGenerateSettings& settings);
 
 }  // namespace lethe::cli

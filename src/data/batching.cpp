@@ -91,25 +91,6 @@ Batch collate(const std::vector<Example>& examples, const std::vector<int64_t>& 
   return batch;
 }
 
-uint64_t SplitMix64::next() {
-  uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
-uint64_t SplitMix64::below(uint64_t n) {
-  // Rejection sampling: discard the top partial range so every residue is equally likely.
-  const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-  uint64_t x = next();
-  while (x >= limit) x = next();
-  return x % n;
-}
-
-void shuffle(std::vector<int64_t>& values, SplitMix64& rng) {
-  for (size_t i = values.size(); i > 1; --i) std::swap(values[i - 1], values[rng.below(i)]);
-}
-
 uint64_t derive_seed(uint64_t seed, uint64_t stream, uint64_t epoch) {
   SplitMix64 rng(seed ^ (stream * 0xD1B54A32D192ED03ULL));
   rng.next();

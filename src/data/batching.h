@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/rng.h"
 #include "text/tokenizer.h"
 
 namespace lethe::data {
@@ -66,21 +67,12 @@ struct Batch {
 Batch collate(const std::vector<Example>& examples, const std::vector<int64_t>& indices,
               int64_t pad_id);
 
-// SplitMix64 (Steele et al. 2014): a tiny PRNG whose output is the same on every platform and
-// standard library (std::shuffle is not), so batch order depends on the seed alone.
-class SplitMix64 {
- public:
-  explicit SplitMix64(uint64_t seed) : state_(seed) {}
-  uint64_t next();
-  // Uniform in [0, n) without modulo bias; n > 0.
-  uint64_t below(uint64_t n);
-
- private:
-  uint64_t state_;
-};
+// Batch order's random source: SplitMix64, whose draws are the same on every platform and standard
+// library (std::shuffle is not), so batch order depends on the seed alone.
+using SplitMix64 = core::SplitMix64Rng;
 
 // Fisher-Yates shuffle of `values` driven by `rng`.
-void shuffle(std::vector<int64_t>& values, SplitMix64& rng);
+inline void shuffle(std::vector<int64_t>& values, SplitMix64& rng) { rng.shuffle(values); }
 
 // Mixes a seed with a stream id and an epoch into an independent seed (for reproducible
 // sub-streams).

@@ -5,7 +5,20 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "datagen/llm_client.h"
+
 namespace lethe::datagen {
+
+// Settings of the openai backend beyond the shared options (unused offline).
+struct LlmGenerateSettings {
+  LlmOptions client;        // endpoint, sampling, timeouts, retries, rate limits
+  std::string cache_path;   // "" = OUT/llm_cache.sqlite
+  std::string prompts_dir;  // "" = $LETHE_PROMPTS, else the repository's prompts/
+  int people_per_request = 5;
+  int background_facts = 8;     // facts per background person (corpus + world questions)
+  double near_duplicate = 0.7;  // MinHash Jaccard above which two summaries are one person
+  double over_generate = 0.25;  // extra people drawn to replace those dropped by checks
+};
 
 struct GenerateOptions {
   std::string out_dir;
@@ -33,10 +46,12 @@ struct GenerateOptions {
 
   bool check = true;  // run the quality checks after generating
 
-  // The openai backend's settings (filled by its options; unused offline).
+  // The openai backend's settings (filled by its options; unused offline). base_url, model and
+  // api_key_env, when set, override llm.client's.
   std::string base_url;
   std::string model;
   std::string api_key_env = "OPENAI_API_KEY";
+  LlmGenerateSettings llm;
 
   // Throws lethe::UsageError naming the option when a value is out of range.
   void validate() const;

@@ -8,9 +8,18 @@ list(APPEND LETHE_SOURCES
   src/datagen/rate_limiter.cpp
   src/datagen/request_cache.cpp
   src/datagen/llm_generator.cpp
+  src/datagen/llm_stage_context.cpp
+  src/datagen/llm_people_stage.cpp
+  src/datagen/llm_facts_stage.cpp
+  src/datagen/llm_qa_stage.cpp
+  src/datagen/llm_probes_stage.cpp
+  src/datagen/llm_assemble.cpp
+  src/datagen/llm_validators.cpp
   src/datagen/pools.cpp
   src/datagen/text_match.cpp
   src/datagen/generate_options.cpp
+  src/datagen/relations.cpp
+  src/datagen/probes.cpp
   src/datagen/offline_generator.cpp
   src/datagen/quality_checks.cpp
   src/datagen/generate.cpp

@@ -46,11 +46,11 @@ GenerateOptions tiny_options(const std::string& out) {
 
 LlmGenerateSettings tiny_settings(const FakeLlmServer& server, const std::string& cache) {
   LlmGenerateSettings s;
-  s.llm.base_url = server.base_url();
-  s.llm.backoff_base_s = 0.002;
-  s.llm.backoff_max_s = 0.02;
-  s.llm.request_timeout_s = 5;
-  s.llm.limits.concurrency = 4;
+  s.client.base_url = server.base_url();
+  s.client.backoff_base_s = 0.002;
+  s.client.backoff_max_s = 0.02;
+  s.client.request_timeout_s = 5;
+  s.client.limits.concurrency = 4;
   s.cache_path = cache;
   s.people_per_request = 3;
   return s;
@@ -76,7 +76,8 @@ TEST(LlmGenerator, MakesAValidDatasetThroughAFaultyServerAndRerunsFromTheCache) 
                                       FaultKind::truncated_json, FaultKind::invalid_schema};
     return Fault{kinds[(k / 2) % 4], 0.01};
   });
-  data::Dataset d = generate_llm_dataset(opt, tiny_settings(server, cache));
+  opt.llm = tiny_settings(server, cache);
+  data::Dataset d = generate_with_llm(opt);
   write_dataset(d, opt.out_dir, opt, kLlmBackend);
   int first_requests = server.request_count();
 
@@ -116,7 +117,7 @@ TEST(LlmGenerator, MakesAValidDatasetThroughAFaultyServerAndRerunsFromTheCache) 
   // A rerun from the cache makes no request and writes the same bytes.
   GenerateOptions again = opt;
   again.out_dir = dir + "/b";
-  data::Dataset d2 = generate_llm_dataset(again, tiny_settings(server, cache));
+  data::Dataset d2 = generate_with_llm(again);
   write_dataset(d2, again.out_dir, again, kLlmBackend);
   EXPECT_EQ(server.request_count(), first_requests);
   for (const auto& name : data::dataset_jsonl_files())
@@ -130,13 +131,13 @@ TEST(LlmGenerator, AModelThatNeverReturnsValidJsonFailsWithOneLine) {
   std::string dir = test::make_temp_dir("llm_gen_bad");
   FakeLlmServer server(test::fake_world_reply,
                        [](int, const json&) { return Fault{FaultKind::invalid_schema}; });
-  LlmGenerateSettings s = tiny_settings(server, dir + "/cache.sqlite");
-  s.llm.max_invalid_retries = 1;
   GenerateOptions opt = tiny_options(dir + "/out");
+  opt.llm = tiny_settings(server, dir + "/cache.sqlite");
+  opt.llm.client.max_invalid_retries = 1;
   opt.background = 0;
   opt.holdout = 0;
   try {
-    generate_llm_dataset(opt, s);
+    generate_with_llm(opt);
     ADD_FAILURE() << "no error";
   } catch (const Error& e) {
     std::string m = e.what();

@@ -6,5 +6,7 @@ list(APPEND LETHE_TEST_SOURCES
   tests/datagen/llm_fake_server.cpp
   tests/datagen/llm_fake_world.cpp
   tests/datagen/llm_generator_test.cpp
+  tests/datagen/llm_validators_test.cpp
+  tests/datagen/probes_test.cpp
   tests/datagen/llm_cli_test.cpp
 )
