@@ -39,7 +39,7 @@ TEST(ExactMemorization, DropsTheEndOfTurnToken) {
 // out), then the set mean; examples with no answer token are left out of EM's mean.
 TEST(MemorizationMetrics, ThroughTheRegistryDescriptors) {
   std::vector<eval::QaEval> records(3);
-  records[0].answer_argmax_match = {1, 1, 0, 1, 0};  // answer [1, 1, 0, 1]: EM 3/4, ES 3/4
+  records[0].answer_argmax_match = {1, 1, 0, 1, 0};  // answer [1, 1, 0, 1]: EM 3/4, ES 1 - 3/4
   records[1].answer_argmax_match = {0, 0, 1};        // answer [0, 0]: EM 0, ES 1/2
   records[2].answer_argmax_match = {1};              // empty answer: EM none, ES 0
   const auto& em = eval::find_metric("exact_memorization");
@@ -51,7 +51,7 @@ TEST(MemorizationMetrics, ThroughTheRegistryDescriptors) {
     set.items.push_back(&r);
   }
   EXPECT_DOUBLE_EQ(records[0].values.at("exact_memorization"), 0.75);
-  EXPECT_DOUBLE_EQ(records[0].values.at("extraction_strength"), 0.75);
+  EXPECT_DOUBLE_EQ(records[0].values.at("extraction_strength"), 0.25);
   EXPECT_DOUBLE_EQ(records[1].values.at("extraction_strength"), 0.5);
   EXPECT_FALSE(records[2].values.count("exact_memorization"));
   EXPECT_DOUBLE_EQ(records[2].values.at("extraction_strength"), 0.0);
@@ -59,7 +59,7 @@ TEST(MemorizationMetrics, ThroughTheRegistryDescriptors) {
   em.set_value(set, out);
   es.set_value(set, out);
   EXPECT_DOUBLE_EQ(out["exact_memorization"].get<double>(), (0.75 + 0.0) / 2);
-  EXPECT_DOUBLE_EQ(out["extraction_strength"].get<double>(), (0.75 + 0.5 + 0.0) / 3);
+  EXPECT_DOUBLE_EQ(out["extraction_strength"].get<double>(), (0.25 + 0.5 + 0.0) / 3);
   EXPECT_EQ(em.result_keys, std::vector<std::string>({"exact_memorization"}));
   EXPECT_TRUE(em.reads(eval::MetricInput::kAnswerArgmax));
   EXPECT_FALSE(em.reads(eval::MetricInput::kGeneration));
