@@ -43,7 +43,7 @@ void add_eval_command(CLI::App& app) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--metrics", o->options.metrics,
-                  "metric names (lethe metrics list) and/or 'probes'; default: all available")
+                  "registry metric names (see `lethe metrics list`) and/or 'probes'; default: all available")
       ->delimiter(',');
   add_dtype_device_options(cmd, o->dtype, o->device);
   cmd->callback([o]() {

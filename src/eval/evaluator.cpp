@@ -1,5 +1,6 @@
-// The evaluator: builds the evaluation sets once, batches every model call of one model (scoring
-// and generation), then aggregates TOFU's metrics, MIA, probes and health (docs/evaluation.md).
+// The evaluator: builds the evaluation sets once, batches the model calls of one model (scoring and
+// generation) that the enabled metrics read, then loops over the metric registry for per-example
+// values and aggregates (docs/evaluation.md).
 #include "eval/evaluator.h"
 
 #include <algorithm>
@@ -7,13 +8,10 @@
 #include <map>
 
 #include "core/error.h"
-#include "eval/generation_health.h"
-#include "eval/ks_test.h"
 #include "eval/metric_registry.h"
 #include "eval/mia.h"
-#include "eval/roc_auc.h"
+#include "eval/results_schema.h"
 #include "eval/rouge.h"
-#include "eval/truth_ratio.h"
 #include "model/lora.h"
 
 namespace lethe::eval {
@@ -22,17 +20,13 @@ namespace {
 
 using json = nlohmann::json;
 
-const std::vector<std::string>& mia_metrics() {
-  static const std::vector<std::string> names = {"mia_loss", "mia_zlib", "mia_min_k",
-                                                 "mia_min_k_plus_plus"};
-  return names;
-}
+namespace k = schema;
 
-double mean(const std::vector<double>& v) {
-  if (v.empty()) return 0.0;
-  double s = 0.0;
-  for (double x : v) s += x;
-  return s / static_cast<double>(v.size());
+// Whether any of the `enabled` metrics reads `input`.
+bool any_reads(const std::set<std::string>& enabled, MetricInput input) {
+  for (const auto& m : metric_registry())
+    if (enabled.count(m.name) && m.reads(input)) return true;
+  return false;
 }
 
 // [B, T] right-padded tensors of per-example value lists, and the mask of real entries.
@@ -104,31 +98,32 @@ std::set<std::string> resolve_metrics(const std::vector<std::string>& requested,
                                       bool have_retain_model) {
   std::set<std::string> out;
   if (requested.empty()) {
-    for (const auto& d : metric_registry()) out.insert(d.name);
+    for (const auto& d : metric_registry())
+      if (have_retain_model || !d.needs_retain_model) out.insert(d.name);
     out.insert("probes");
-    if (!have_retain_model) {
-      out.erase("forget_quality");
-      out.erase("privleak");
-    }
     return out;
   }
   for (const auto& name : requested) {
     if (name != "probes") {
       try {
-        find_metric(name);
+        if (find_metric(name).needs_retain_model && !have_retain_model)
+          throw UsageError("--metrics " + name +
+                           " needs the retain-only model: give it with --retain-model ADAPTER");
+      } catch (const UsageError&) {
+        throw;
       } catch (const Error& e) {
         throw UsageError(std::string("--metrics: ") + e.what() + " (or 'probes')");
       }
     }
-    if ((name == "forget_quality" || name == "privleak") && !have_retain_model)
-      throw UsageError("--metrics " + name +
-                       " needs the retain-only model: give it with --retain-model ADAPTER");
     out.insert(name);
   }
-  if (out.count("model_utility")) out.insert({"rouge_l", "answer_prob", "truth_ratio"});
-  if (out.count("forget_quality")) out.insert("truth_ratio");
-  if (out.count("privleak"))
-    for (const auto& m : mia_metrics()) out.insert(m);
+  // What the requested metrics are computed from, to a fixed point.
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (const auto& d : metric_registry())
+      if (out.count(d.name))
+        for (const auto& need : d.needs) grew = out.insert(need).second || grew;
+  }
   return out;
 }
 
@@ -185,8 +180,7 @@ Evaluator::Evaluator(model::CausalLM model, const text::Tokenizer& tokenizer,
     ++per_type[probe.probe];
     probes_.push_back(&probe);
   }
-  bool needs_holdout = false;
-  for (const auto& m : mia_metrics()) needs_holdout = needs_holdout || enabled(m);
+  const bool needs_holdout = any_reads(metrics_, MetricInput::kTokenLogprobs);
   LETHE_CHECK(!needs_holdout || !holdout_.empty(), where, "/", data::files::holdout,
               ": no holdout questions (membership inference needs them)");
   LETHE_CHECK(!world_.empty() || !enabled("model_utility"), where, "/", data::files::world,
@@ -221,12 +215,11 @@ ModelEval Evaluator::evaluate_current(const ModelSpec& spec,
   ModelEval out;
   out.spec = spec;
   out.system_prompt = system.value_or("");
-  const bool want_gen = enabled("rouge_l") || enabled("rouge_1") || enabled("repetition_rate") ||
-                        enabled("distinct_1") || enabled("distinct_2");
-  const bool want_tr = enabled("truth_ratio");
-  bool want_mia = false;
-  for (const auto& m : mia_metrics()) want_mia = want_mia || enabled(m);
-  const bool want_moments = enabled("mia_min_k_plus_plus");
+  // The model calls the enabled metrics read (answers are always scored: answer_nll).
+  const bool want_gen = any_reads(metrics_, MetricInput::kGeneration);
+  const bool want_tr = any_reads(metrics_, MetricInput::kPerturbedNll);
+  const bool want_mia = any_reads(metrics_, MetricInput::kTokenLogprobs);
+  const bool want_moments = any_reads(metrics_, MetricInput::kLogprobMoments);
   const std::string tag = spec.name + ": ";
 
   // Requests: answers (forget first, with moments when MIA needs them), then truth-ratio material.
@@ -298,21 +291,18 @@ ModelEval Evaluator::evaluate_current(const ModelSpec& spec,
       e.question = item.qa->question;
       e.answer = item.qa->answer;
       const auto [in_mia, a] = answer_at[s][i];
-      e.answer_nll = in_mia ? scored_mia[a].mean_nll() : scored_plain[a].mean_nll();
+      const ScoredSequence& answer = in_mia ? scored_mia[a] : scored_plain[a];
+      e.answer_nll = answer.mean_nll();
+      e.answer_argmax_match = answer.argmax_match;
       if (want_tr) {
         size_t k = para_at[s][i];
         e.paraphrased_nll = scored_plain[k++].mean_nll();
         for (size_t p = 0; p < item.perturbed.size(); ++p)
           e.perturbed_nlls.push_back(scored_plain[k++].mean_nll());
-        e.truth_ratio = truth_ratio(e.paraphrased_nll, e.perturbed_nlls);
       }
-      if (want_gen) {
-        e.generation = generations[g++];
-        const auto r = rouge_l(e.answer, e.generation);
-        e.rouge_l_recall = r.recall;
-        e.rouge_l_f = r.fmeasure;
-        e.rouge_1_recall = rouge_n(e.answer, e.generation, 1).recall;
-      }
+      if (want_gen) e.generation = generations[g++];
+      for (const auto& metric : metric_registry())
+        if (metric.per_example && enabled(metric.name)) metric.per_example(e);
       sets[s].second->push_back(std::move(e));
     }
   }
@@ -367,32 +357,6 @@ ModelEval Evaluator::evaluate_current(const ModelSpec& spec,
 
 namespace {
 
-// Aggregates of one QA set: ROUGE-L recall/F, answer probability, truth ratio.
-json set_aggregates(const std::vector<const QaEval*>& items, TruthRatioMode mode,
-                    bool normalized_prob, const std::set<std::string>& metrics) {
-  json out = {{"n", items.size()}};
-  if (items.empty()) return out;
-  std::vector<double> recall, f, recall_1, prob, ratios;
-  for (const auto* e : items) {
-    recall.push_back(e->rouge_l_recall);
-    recall_1.push_back(e->rouge_1_recall);
-    f.push_back(e->rouge_l_f);
-    // TOFU: world facts / real authors use p(true) / (p(true) + sum_k p(perturbed_k)).
-    prob.push_back(normalized_prob && !e->perturbed_nlls.empty()
-                       ? normalized_answer_probability(e->answer_nll, e->perturbed_nlls)
-                       : answer_probability(e->answer_nll));
-    ratios.push_back(e->truth_ratio);
-  }
-  if (metrics.count("rouge_l")) {
-    out["rouge_l_recall"] = mean(recall);
-    out["rouge_l_f"] = mean(f);
-  }
-  if (metrics.count("rouge_1")) out["rouge_1_recall"] = mean(recall_1);
-  if (metrics.count("answer_prob")) out["answer_prob"] = mean(prob);
-  if (metrics.count("truth_ratio")) out["truth_ratio"] = truth_ratio_aggregate(ratios, mode);
-  return out;
-}
-
 std::vector<const QaEval*> pointers(const std::vector<QaEval>& v, const std::string& subset = "") {
   std::vector<const QaEval*> out;
   for (const auto& e : v)
@@ -400,74 +364,36 @@ std::vector<const QaEval*> pointers(const std::vector<QaEval>& v, const std::str
   return out;
 }
 
-double mia_value(const MiaEval& m, const std::string& metric) {
-  if (metric == "mia_loss") return m.loss;
-  if (metric == "mia_zlib") return m.zlib;
-  if (metric == "mia_min_k") return m.min_k;
-  return m.min_k_plus_plus;
-}
-
-double mia_auc(const ModelEval& eval, const std::string& metric) {
-  std::vector<double> members, nonmembers;
-  for (const auto& m : eval.mia)
-    (m.set == "forget" ? members : nonmembers).push_back(mia_value(m, metric));
-  return roc_auc(members, nonmembers);
-}
-
-std::vector<double> forget_ratios(const ModelEval& eval) {
-  std::vector<double> out;
-  for (const auto& e : eval.forget) out.push_back(e.truth_ratio);
-  return out;
-}
-
 }  // namespace
 
 json Evaluator::aggregates(const ModelEval& eval, const ModelEval* reference) const {
   json out;
-  out["forget"] = set_aggregates(pointers(eval.forget), TruthRatioMode::kForget, false, metrics_);
-  out["retain"] = set_aggregates(pointers(eval.retain), TruthRatioMode::kRetain, false, metrics_);
-  out["retain_correlated"] =
-      set_aggregates(pointers(eval.retain, "correlated"), TruthRatioMode::kRetain, false, metrics_);
-  out["retain_other"] =
-      set_aggregates(pointers(eval.retain, "other"), TruthRatioMode::kRetain, false, metrics_);
+  const std::vector<QaSetView> sets = {
+      {k::kForget, pointers(eval.forget), TruthRatioMode::kForget, false},
+      {k::kRetain, pointers(eval.retain), TruthRatioMode::kRetain, false},
+      {k::kRetainCorrelated, pointers(eval.retain, "correlated"), TruthRatioMode::kRetain, false},
+      {k::kRetainOther, pointers(eval.retain, "other"), TruthRatioMode::kRetain, false},
+      {k::kWorld, pointers(eval.world), TruthRatioMode::kRetain, true}};
+  for (const auto& set : sets) {
+    json agg = {{k::kCount, set.items.size()}};
+    if (!set.items.empty())
+      for (const auto& metric : metric_registry())
+        if (metric.set_value && enabled(metric.name)) metric.set_value(set, agg);
+    out[set.name] = agg;
+  }
   // Collateral damage: other - correlated, so > 0 means the correlated facts lost more.
   json gap = json::object();
-  for (const auto& key : {"rouge_l_recall", "rouge_l_f", "answer_prob", "truth_ratio"})
-    if (out["retain_correlated"].contains(key) && out["retain_other"].contains(key))
-      gap[key] =
-          out["retain_other"][key].get<double>() - out["retain_correlated"][key].get<double>();
-  out["retain_gap"] = gap;
-  out["world"] = set_aggregates(pointers(eval.world), TruthRatioMode::kRetain, true, metrics_);
-  if (enabled("model_utility") && !eval.retain.empty() && !eval.world.empty()) {
-    // TOFU's Model Utility: harmonic mean of (prob, ROUGE-L recall, truth ratio) on retain + world.
-    std::vector<double> parts;
-    for (const char* set : {"retain", "world"})
-      for (const char* key : {"answer_prob", "rouge_l_recall", "truth_ratio"})
-        parts.push_back(out[set][key].get<double>());
-    out["model_utility"] = model_utility(parts);
-  }
-  if (enabled("forget_quality") && reference) {
-    const auto ks = ks_2samp(forget_ratios(eval), forget_ratios(*reference));
-    out["forget_quality"] = ks.pvalue;
-    out["forget_quality_ks_statistic"] = ks.statistic;
-  }
-  if (!eval.mia.empty()) {
-    json mia = json::object();
-    for (const auto& m : mia_metrics()) {
-      if (!enabled(m)) continue;
-      json entry = {{"auc", mia_auc(eval, m)}};
-      if (enabled("privleak") && reference && !reference->mia.empty()) {
-        // PrivLeak divides by the retain model's AUC: undefined (null) when that AUC is 0, which
-        // small sets can give; the rest of the evaluation still stands.
-        const double reference_auc = mia_auc(*reference, m);
-        entry["privleak"] = reference_auc > 0
-                                ? json(privleak(entry["auc"].get<double>(), reference_auc))
-                                : json(nullptr);
-      }
-      mia[m.substr(4)] = entry;
-    }
-    out["mia"] = mia;
-  }
+  const json& correlated = out[k::kRetainCorrelated];
+  const json& other = out[k::kRetainOther];
+  for (const auto& metric : metric_registry())
+    if (enabled(metric.name))
+      for (const auto& key : metric.gap_keys)
+        if (correlated.contains(key) && other.contains(key))
+          gap[key] = other[key].get<double>() - correlated[key].get<double>();
+  out[k::kRetainGap] = gap;
+  const ModelView view{eval, reference, metrics_};
+  for (const auto& metric : metric_registry())
+    if (metric.model_value && enabled(metric.name)) metric.model_value(view, out);
   if (!eval.probes.empty()) {
     json probes = json::object();
     for (const auto type : data::all_probe_types()) {
@@ -479,21 +405,14 @@ json Evaluator::aggregates(const ModelEval& eval, const ModelEval* reference) co
         if (p.correct) correct.push_back(*p.correct ? 1.0 : 0.0);
       }
       if (recall.empty()) continue;
-      probes[name] = {{"n", recall.size()}, {"rouge_l_recall", mean(recall)}};
-      if (!correct.empty()) probes[name]["accuracy"] = mean(correct);
+      probes[name] = {{k::kCount, recall.size()}, {k::kRougeLRecall, mean_of(recall)}};
+      if (!correct.empty()) probes[name][k::kAccuracy] = mean_of(correct);
     }
-    out["probes"] = probes;
+    out[k::kProbes] = probes;
   }
-  std::vector<TokenSequence> gens;
-  for (const auto* set : {&eval.forget, &eval.retain, &eval.world})
-    for (const auto& e : *set) gens.push_back(health_tokens(e.generation));
-  for (const auto& p : eval.probes) gens.push_back(health_tokens(p.generation));
-  json health = json::object();
-  if (enabled("repetition_rate")) health["repetition_rate"] = repetition_rate(gens, 2);
-  if (enabled("distinct_1")) health["distinct_1"] = distinct_n(gens, 1);
-  if (enabled("distinct_2")) health["distinct_2"] = distinct_n(gens, 2);
-  health["n"] = gens.size();
-  out["health"] = health;
+  // Generation health counts every generation, whichever health metrics are enabled.
+  out[k::kHealth][k::kCount] =
+      eval.forget.size() + eval.retain.size() + eval.world.size() + eval.probes.size();
   return out;
 }
 
@@ -515,20 +434,18 @@ json Evaluator::results_json(const std::vector<ModelEval>& evals) const {
     for (const auto& [key, set] : std::vector<std::pair<std::string, const std::vector<QaEval>*>>{
              {"forget", &e.forget}, {"retain", &e.retain}, {"world", &e.world}}) {
       json rows = json::array();
-      for (const auto& q : *set)
-        rows.push_back({{"id", q.id},
-                        {"subset", q.subset},
-                        {"question", q.question},
-                        {"answer", q.answer},
-                        {"generation", q.generation},
-                        {"rouge_l_recall", q.rouge_l_recall},
-                        {"rouge_l_f", q.rouge_l_f},
-                        {"rouge_1_recall", q.rouge_1_recall},
-                        {"answer_nll", q.answer_nll},
-                        {"answer_prob", answer_probability(q.answer_nll)},
-                        {"paraphrased_nll", q.paraphrased_nll},
-                        {"perturbed_nlls", q.perturbed_nlls},
-                        {"truth_ratio", q.truth_ratio}});
+      for (const auto& q : *set) {
+        json row = {{"id", q.id},
+                    {"subset", q.subset},
+                    {"question", q.question},
+                    {"answer", q.answer},
+                    {"generation", q.generation},
+                    {"answer_nll", q.answer_nll},
+                    {"paraphrased_nll", q.paraphrased_nll},
+                    {"perturbed_nlls", q.perturbed_nlls}};
+        for (const auto& [name, value] : q.values) row[name] = value;
+        rows.push_back(row);
+      }
       per[key] = rows;
     }
     json mia = json::array();

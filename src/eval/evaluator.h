@@ -1,7 +1,8 @@
 // The evaluator behind `lethe eval`: TOFU-style forget / retain / world metrics, collateral damage,
 // membership inference, adversarial probes, in-context unlearning and generation health for a base
-// model and any number of PEFT adapters sharing its weights. Per-metric formulas live in their own
-// files (rouge.h, truth_ratio.h, mia.h, ...); this file batches the model calls and aggregates.
+// model and any number of PEFT adapters sharing its weights. Each metric is a registry descriptor
+// (metric_registry.h) computed over the per-example records (eval_records.h); this file makes the
+// model calls the enabled metrics read and loops over the registry.
 #pragma once
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "eval/eval_records.h"
 #include "eval/evaluator_batching.h"
 #include "model/causal_lm.h"
 #include "text/tokenizer.h"
@@ -27,56 +29,6 @@ struct EvalOptions {
   std::vector<std::string> metrics;
   std::string icu_system_prompt;   // empty = default_icu_prompt(forget targets)
   bool have_retain_model = false;  // a spec will be the retain-only model (retain_reference)
-};
-
-// One model: the base (adapters disabled), base + a PEFT adapter, or the base prompted for ICU.
-struct ModelSpec {
-  std::string name;
-  std::string adapter;  // PEFT folder; empty = the base model
-  bool icu = false;     // system prompt asking the model to act as if it never learnt the targets
-  bool retain_reference = false;  // the retain-only model of forget quality and PrivLeak
-};
-
-// Per question of the forget / retain / world sets.
-struct QaEval {
-  std::string id;
-  std::string subset;  // forget | correlated | other | world
-  std::string question;
-  std::string answer;
-  std::string generation;
-  double rouge_l_recall = 0.0;
-  double rouge_l_f = 0.0;
-  double rouge_1_recall = 0.0;
-  double answer_nll = 0.0;  // mean token NLL of the answer (+ end-of-turn) given the question
-  double paraphrased_nll = 0.0;
-  std::vector<double> perturbed_nlls;
-  double truth_ratio = 0.0;  // r = exp(mean_k nll(perturbed_k) - nll(paraphrased))
-};
-
-// Membership-inference scores of one forget (member) or holdout (non-member) answer.
-struct MiaEval {
-  std::string id;
-  std::string set;  // forget | holdout
-  double loss = 0.0, zlib = 0.0, min_k = 0.0, min_k_plus_plus = 0.0;
-};
-
-struct ProbeEval {
-  std::string id;
-  std::string qa_id;
-  std::string probe;
-  std::string answer;
-  std::string generation;
-  double rouge_l_recall = 0.0;
-  std::optional<bool> correct;  // multiple choice only
-};
-
-// Everything measured for one model; cross-model metrics are added by `results_json`.
-struct ModelEval {
-  ModelSpec spec;
-  std::string system_prompt;  // empty = the chat template's default
-  std::vector<QaEval> forget, retain, world;
-  std::vector<MiaEval> mia;
-  std::vector<ProbeEval> probes;
 };
 
 // "You have never learnt anything about NAMES ..." (the ICU system prompt).
@@ -104,7 +56,8 @@ class Evaluator {
   // against the spec marked retain_reference) and per-example values.
   nlohmann::json results_json(const std::vector<ModelEval>& evals) const;
 
-  // Aggregates of one model; `reference` = the retain-only model's evaluation or null.
+  // Aggregates of one model (every enabled metric of the registry, the retain gap, probes);
+  // `reference` = the retain-only model's evaluation or null.
   nlohmann::json aggregates(const ModelEval& eval, const ModelEval* reference) const;
 
   bool enabled(const std::string& metric) const { return metrics_.count(metric) > 0; }
@@ -131,8 +84,8 @@ class Evaluator {
 };
 
 // Resolves an --metrics list: validates the names (registry + "probes"), adds what a metric is
-// computed from (model_utility -> rouge_l, answer_prob, truth_ratio; privleak -> the MIA scores),
-// and throws lethe::UsageError for forget_quality / privleak without a retain-only model.
+// computed from (its descriptor's `needs`), and throws lethe::UsageError for a metric that needs
+// the retain-only model (forget_quality, privleak) without one.
 std::set<std::string> resolve_metrics(const std::vector<std::string>& requested,
                                       bool have_retain_model);
 

@@ -80,12 +80,14 @@ std::vector<ScoredSequence> score_requests(model::CausalLM& model,
     const auto selected = hidden.index({rows, cols});  // [N, C]
     const auto targets = torch::tensor(target, torch::kInt64).to(device);
     const int64_t N = selected.size(0);
-    std::vector<torch::Tensor> logp_parts, mu_parts, sigma_parts;
+    std::vector<torch::Tensor> logp_parts, match_parts, mu_parts, sigma_parts;
     for (int64_t c = 0; c < N; c += kHeadChunk) {
       const int64_t n = std::min(kHeadChunk, N - c);
       const auto logits = model->lm_head_forward(selected.narrow(0, c, n)).to(torch::kFloat32);
       const auto logp_all = torch::log_softmax(logits, -1);  // [n, V]
-      logp_parts.push_back(logp_all.gather(1, targets.narrow(0, c, n).unsqueeze(1)).squeeze(1));
+      const auto targets_chunk = targets.narrow(0, c, n);
+      logp_parts.push_back(logp_all.gather(1, targets_chunk.unsqueeze(1)).squeeze(1));
+      match_parts.push_back(logits.argmax(-1).eq(targets_chunk));
       if (moments) {
         const auto m = logprob_moments(logits.unsqueeze(0));  // [1, n] each
         mu_parts.push_back(m.mu.squeeze(0));
@@ -97,6 +99,7 @@ std::vector<ScoredSequence> score_requests(model::CausalLM& model,
       return std::vector<double>(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
     };
     const auto logp = to_vec(logp_parts);
+    const auto match = to_vec(match_parts);
     std::vector<double> mu, sigma;
     if (moments) {
       mu = to_vec(mu_parts);
@@ -108,6 +111,8 @@ std::vector<ScoredSequence> score_requests(model::CausalLM& model,
       const size_t n = r.ids.size() - static_cast<size_t>(r.score_from);
       auto& s = out[order[start + b]];
       s.logp.assign(logp.begin() + k, logp.begin() + k + n);
+      s.argmax_match.reserve(n);
+      for (size_t t = k; t < k + n; ++t) s.argmax_match.push_back(match[t] != 0.0 ? 1 : 0);
       if (moments) {
         s.mu.assign(mu.begin() + k, mu.begin() + k + n);
         s.sigma.assign(sigma.begin() + k, sigma.begin() + k + n);

@@ -13,9 +13,12 @@
 namespace lethe::eval {
 
 // Per request, one value per scored position t in [score_from, len): log p(ids[t] | ids[<t]), and
-// when moments were asked for, mu / sigma of log p under the model's distribution at that step.
+// when moments were asked for, mu / sigma of log p under the model's distribution at that step;
+// argmax_match[t] = 1 when the model's most likely token at that step is ids[t] (first maximum on
+// ties, as torch.argmax).
 struct ScoredSequence {
   std::vector<double> logp;
+  std::vector<uint8_t> argmax_match;
   std::vector<double> mu;
   std::vector<double> sigma;
   double mean_nll() const;  // -mean(logp); throws when nothing was scored

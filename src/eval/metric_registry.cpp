@@ -1,100 +1,38 @@
-// The metric list: adding a metric = one file with its function + one line here + docs/metrics.md.
+// The metric list: adding a metric = one file with its descriptor + one line here +
+// docs/metrics.md.
 #include "eval/metric_registry.h"
 
-#include <numeric>
+#include <algorithm>
 
 #include "core/error.h"
+#include "eval/metrics.h"
 
 namespace lethe::eval {
 
-nlohmann::json to_json(const MetricResult& result) {
-  return {{"value", result.value}, {"per_example", result.per_example}};
-}
-
-MetricResult mean_result(std::vector<double> per_example, const std::string& metric_name) {
-  LETHE_CHECK(!per_example.empty(), metric_name, ": no examples to average");
-  MetricResult result;
-  result.value = std::accumulate(per_example.begin(), per_example.end(), 0.0) /
-                 static_cast<double>(per_example.size());
-  result.per_example = std::move(per_example);
-  return result;
+bool MetricDescriptor::reads(MetricInput input) const {
+  return std::find(inputs.begin(), inputs.end(), input) != inputs.end();
 }
 
 const std::vector<MetricDescriptor>& metric_registry() {
-  using I = MetricInput;
+  // Order matters where a metric reads another's aggregates: model_utility after the set-level
+  // metrics, privleak after the MIA attacks.
   static const std::vector<MetricDescriptor> registry = {
-      {"rouge_l",
-       "ROUGE-L recall of the greedy generation against the answer (F also reported)",
-       {I::kGeneration},
-       true,
-       "rouge_score RougeScorer(['rougeL'], use_stemmer=True), as TOFU"},
-      {"rouge_1",
-       "ROUGE-1 recall of the greedy generation against the answer",
-       {I::kGeneration},
-       true,
-       "rouge_score RougeScorer(['rouge1'], use_stemmer=True)"},
-      {"answer_prob",
-       "exp(-mean token NLL) of the answer given the question",
-       {I::kAnswerNll},
-       true,
-       "TOFU get_model_utility (Probability)"},
-      {"truth_ratio",
-       "forget: mean min(r, 1/r); retain: mean max(0, 1 - 1/r); "
-       "r = exp(mean nll(perturbed) - nll(paraphrased))",
-       {I::kPerturbedNll},
-       true,
-       "TOFU get_model_utility (Truth Ratio)"},
-      {"forget_quality",
-       "KS-test p-value between the unlearned and the retain-only model's forget-set "
-       "truth ratios",
-       {I::kTruthRatioSample},
-       true,
-       "TOFU get_forget_quality; scipy.stats.ks_2samp"},
-      {"model_utility",
-       "harmonic mean of answer_prob, rouge_l and truth_ratio on retain and utility sets",
-       {I::kAggregates},
-       true,
-       "TOFU get_model_utility (scipy.stats.hmean)"},
-      {"mia_loss",
-       "ROC AUC, forget (members) vs holdout, of -mean NLL",
-       {I::kTokenLogprobs},
-       false,
-       "Yeom et al. 2018; MUSE"},
-      {"mia_zlib",
-       "ROC AUC of -mean NLL / zlib-compressed length",
-       {I::kTokenLogprobs},
-       false,
-       "Carlini et al. 2021; MUSE"},
-      {"mia_min_k",
-       "ROC AUC of the mean of the lowest k (0.4) token log-probs",
-       {I::kTokenLogprobs},
-       false,
-       "Min-K% Prob, Shi et al. 2024"},
-      {"mia_min_k_plus_plus",
-       "ROC AUC of the mean of the lowest k (0.4) of (log p - mu) / sigma",
-       {I::kTokenLogprobs},
-       false,
-       "Min-K%++, Zhang et al. 2024"},
-      {"privleak",
-       "(AUC_unlearned - AUC_retain_model) / AUC_retain_model of an MIA score",
-       {I::kAggregates},
-       false,
-       "MUSE, Shi et al. 2024"},
-      {"repetition_rate",
-       "mean over generations of 1 - distinct/total word 2-grams",
-       {I::kGeneration},
-       false,
-       "seq-rep-n, Welleck et al. 2019"},
-      {"distinct_1",
-       "distinct word 1-grams / all 1-grams over all generations",
-       {I::kGeneration},
-       true,
-       "Li et al. 2016"},
-      {"distinct_2",
-       "distinct word 2-grams / all 2-grams over all generations",
-       {I::kGeneration},
-       true,
-       "Li et al. 2016"},
+      rouge_l_metric(),
+      rouge_1_metric(),
+      answer_prob_metric(),
+      truth_ratio_metric(),
+      exact_memorization_metric(),
+      extraction_strength_metric(),
+      forget_quality_metric(),
+      model_utility_metric(),
+      mia_loss_metric(),
+      mia_zlib_metric(),
+      mia_min_k_metric(),
+      mia_min_k_plus_plus_metric(),
+      privleak_metric(),
+      repetition_rate_metric(),
+      distinct_1_metric(),
+      distinct_2_metric(),
   };
   return registry;
 }
@@ -114,16 +52,27 @@ std::string metric_input_name(MetricInput input) {
       return "generation";
     case MetricInput::kAnswerNll:
       return "answer_nll";
+    case MetricInput::kAnswerArgmax:
+      return "answer_argmax";
     case MetricInput::kPerturbedNll:
       return "perturbed_nll";
     case MetricInput::kTokenLogprobs:
       return "token_logprobs";
+    case MetricInput::kLogprobMoments:
+      return "logprob_moments";
     case MetricInput::kTruthRatioSample:
       return "truth_ratio_sample";
     case MetricInput::kAggregates:
       return "aggregates";
   }
   return "unknown";
+}
+
+double mean_of(const std::vector<double>& values) {
+  if (values.empty()) return 0.0;
+  double s = 0.0;
+  for (double x : values) s += x;
+  return s / static_cast<double>(values.size());
 }
 
 }  // namespace lethe::eval

@@ -1,10 +1,16 @@
 list(APPEND LETHE_SOURCES
+  src/eval/exact_memorization.cpp
+  src/eval/extraction_strength.cpp
   src/eval/generation_health.cpp
   src/eval/kolmogorov.cpp
   src/eval/ks_test.cpp
   src/eval/metric_registry.cpp
+  src/eval/metrics_health.cpp
+  src/eval/metrics_mia.cpp
+  src/eval/metrics_tofu.cpp
   src/eval/mia.cpp
   src/eval/porter_stemmer.cpp
+  src/eval/results_schema.cpp
   src/eval/roc_auc.cpp
   src/eval/rouge.cpp
   src/eval/truth_ratio.cpp

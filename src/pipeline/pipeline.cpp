@@ -205,7 +205,7 @@ RunSummary run_pipeline(const RunOptions& options) {
 
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const fs::path eval_file = ctx.run_dir / "results" / "eval_results.json";
-  if (fs::exists(eval_file)) summary.rows = summary_rows(core::read_json(eval_file));
+  if (fs::exists(eval_file)) summary.rows = report::summary_rows(core::read_json(eval_file));
   if (fs::exists(ctx.run_dir / "report.html")) summary.report = ctx.run_dir / "report.html";
   if ((audit.status == "done" || audit.status == "reused") &&
       fs::exists(ctx.run_dir / "audit.jsonl")) {
@@ -235,7 +235,7 @@ std::string format_run_summary(const RunSummary& summary) {
                   s.detail.c_str());
     out += line;
   }
-  out += "\n" + format_summary(summary.rows);
+  out += "\n" + report::summary_text(summary.rows);
   out += "\nrun folder: " + summary.run_dir.string() + " (" +
          core::format_duration(summary.seconds) + ")\n";
   out += summary.report.empty() ? "report: unavailable (no report.html in this build)\n"

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "pipeline/stage.h"
-#include "pipeline/summary.h"
+#include "report/summary_table.h"
 
 namespace lethe::pipeline {
 
@@ -23,7 +23,7 @@ struct RunOptions {
 struct RunSummary {
   std::filesystem::path run_dir;
   std::vector<StageOutcome> stages;
-  std::vector<SummaryRow> rows;
+  std::vector<report::SummaryRow> rows;
   std::filesystem::path report;  // report.html when produced, else empty
   std::filesystem::path audit;   // audit.jsonl when the audit stage wrote it, else empty
   size_t audit_records = 0;

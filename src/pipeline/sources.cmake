@@ -2,11 +2,11 @@
 # compiled in when their areas' sources are in this build (pipeline is the last area, so every other
 # area's list is complete here) and reported "unavailable" otherwise.
 if("src/datagen/generate.cpp" IN_LIST LETHE_SOURCES AND "src/train/finetune.cpp" IN_LIST LETHE_SOURCES
-   AND "src/eval/evaluator_run.cpp" IN_LIST LETHE_SOURCES)
+   AND "src/eval/evaluator_run.cpp" IN_LIST LETHE_SOURCES
+   AND "src/report/summary_table.cpp" IN_LIST LETHE_SOURCES)
   list(APPEND LETHE_SOURCES
     src/pipeline/stage.cpp
     src/pipeline/run_config.cpp
-    src/pipeline/summary.cpp
     src/pipeline/stages_core.cpp
     src/pipeline/pipeline.cpp
   )

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/json_io.h"
 #include "core/sha256.h"
+#include "eval/results_schema.h"
 #include "io/model_path.h"
 #include "pipeline/stages.h"
 #include "report/audit.h"
@@ -20,19 +21,10 @@ namespace lethe::pipeline {
 
 namespace {
 
-const json* at(const json& j, std::initializer_list<const char*> path) {
-  const json* p = &j;
-  for (const char* k : path) {
-    if (!p->is_object() || !p->contains(k)) return nullptr;
-    p = &(*p)[k];
-  }
-  return p;
-}
-
-std::optional<double> number(const json& j, std::initializer_list<const char*> path) {
-  const json* p = at(j, path);
-  if (!p || !p->is_number()) return std::nullopt;
-  return p->get<double>();
+namespace k = eval::schema;
+using k::at;
+std::optional<double> number(const json& j, std::initializer_list<std::string_view> path) {
+  return k::number_at(j, path);
 }
 
 json read_if(const fs::path& path) { return fs::exists(path) ? core::read_json(path) : json(); }
@@ -60,23 +52,20 @@ std::string forget_subject(const fs::path& data) {
 // The forget/retain/utility numbers of one eval_results.json model entry (absent ones left out).
 json eval_metrics(const json& eval, const std::string& model) {
   json out = json::object();
-  const json* agg = at(eval, {"models", model.c_str(), "aggregates"});
+  const json* agg = k::model_aggregates(eval, model);
   if (!agg) return out;
-  const std::pair<const char*, std::vector<const char*>> keys[] = {
-      {"forget_rouge_l", {"forget", "rouge_l_recall"}},
-      {"forget_truth_ratio", {"forget", "truth_ratio"}},
-      {"forget_answer_prob", {"forget", "answer_prob"}},
-      {"retain_rouge_l", {"retain", "rouge_l_recall"}},
-      {"retain_correlated_rouge_l", {"retain_correlated", "rouge_l_recall"}},
-      {"retain_other_rouge_l", {"retain_other", "rouge_l_recall"}},
-      {"world_rouge_l", {"world", "rouge_l_recall"}},
-      {"model_utility", {"model_utility"}},
-      {"forget_quality", {"forget_quality"}}};
-  for (const auto& [name, path] : keys) {
-    const json* p = agg;
-    for (const char* k : path) p = p && p->is_object() && p->contains(k) ? &(*p)[k] : nullptr;
-    if (p && p->is_number()) out[name] = *p;
-  }
+  const std::tuple<const char*, const char*, const char*> keys[] = {
+      {"forget_rouge_l", k::kForget, k::kRougeLRecall},
+      {"forget_truth_ratio", k::kForget, k::kTruthRatio},
+      {"forget_answer_prob", k::kForget, k::kAnswerProb},
+      {"retain_rouge_l", k::kRetain, k::kRougeLRecall},
+      {"retain_correlated_rouge_l", k::kRetainCorrelated, k::kRougeLRecall},
+      {"retain_other_rouge_l", k::kRetainOther, k::kRougeLRecall},
+      {"world_rouge_l", k::kWorld, k::kRougeLRecall},
+      {"model_utility", nullptr, k::kModelUtility},
+      {"forget_quality", nullptr, k::kForgetQuality}};
+  for (const auto& [name, set, key] : keys)
+    if (const auto v = set ? k::set_metric(*agg, set, key) : k::model_metric(*agg, key)) out[name] = *v;
   return out;
 }
 
@@ -91,7 +80,8 @@ json robustness(const json& eval, const json& quantize, const json& relearn, con
     std::optional<double> worst;
     std::string worst_scheme;
     for (const auto& [scheme, s] : schemes->items()) {
-      const auto f = number(s, {"recovery", "forget_rouge_l_recall", "recovered_fraction"});
+      const auto f =
+          number(s, {k::kRecovery, k::recovery_key(k::kRougeLRecall), k::kRecoveredFraction});
       if (!f) continue;
       by_scheme[scheme] = *f;
       if (!worst || *f > *worst) worst = *f, worst_scheme = scheme;

@@ -12,15 +12,20 @@ namespace lethe::report {
 
 namespace {
 
+namespace k = eval::schema;
+
 std::optional<double> first_number(const json& v, std::initializer_list<const char*> paths) {
   for (const char* p : paths)
     if (auto x = number_at(v, p)) return x;
   return std::nullopt;
 }
 
-std::optional<double> forget_rouge(const ModelInfo& m) {
-  return m.aggregates ? number_at(*m.aggregates, "forget/rouge_l_recall") : std::nullopt;
+// aggregates.SET.rouge_l_recall of a model, or nullopt.
+std::optional<double> rouge_l(const ModelInfo& m, const char* set) {
+  return m.aggregates ? k::set_metric(*m.aggregates, set, k::kRougeLRecall) : std::nullopt;
 }
+
+std::optional<double> forget_rouge(const ModelInfo& m) { return rouge_l(m, k::kForget); }
 
 bool is_sweep(const ModelInfo& m) {
   return m.method != "finetuned" && m.method != "retain_only" && m.method != "base";
@@ -68,7 +73,7 @@ void tradeoff_chart(const RunResults& run, std::vector<Chart>& charts,
     Series s{method, {}, {}};
     for (const auto* m : ms) {
       auto f = forget_rouge(*m);
-      auto r = m->aggregates ? number_at(*m->aggregates, "retain/rouge_l_recall") : std::nullopt;
+      auto r = rouge_l(*m, k::kRetain);
       if (f && r) {
         s.x.push_back(*f);
         s.y.push_back(*r);
@@ -79,7 +84,7 @@ void tradeoff_chart(const RunResults& run, std::vector<Chart>& charts,
   for (const auto& m : run.models) {
     if (is_sweep(m)) continue;
     auto f = forget_rouge(m);
-    auto r = m.aggregates ? number_at(*m.aggregates, "retain/rouge_l_recall") : std::nullopt;
+    auto r = rouge_l(m, k::kRetain);
     if (f && r) c.series.push_back({m.name, {*f}, {*r}});
   }
   c.note =
@@ -97,9 +102,8 @@ void retain_intensity_chart(const RunResults& run, std::vector<Chart>& charts,
   for (const auto& [method, ms] : by_method(run)) {
     Series corr{method + " correlated", {}, {}}, other{method + " other", {}, {}};
     for (size_t i = 0; i < ms.size(); ++i) {
-      if (!ms[i]->aggregates) continue;
-      auto a = number_at(*ms[i]->aggregates, "retain_correlated/rouge_l_recall");
-      auto b = number_at(*ms[i]->aggregates, "retain_other/rouge_l_recall");
+      auto a = rouge_l(*ms[i], k::kRetainCorrelated);
+      auto b = rouge_l(*ms[i], k::kRetainOther);
       if (a && b) {
         corr.x.push_back(intensity_x(*ms[i], i));
         corr.y.push_back(*a);
@@ -390,61 +394,10 @@ void probe_charts(const RunResults& run, std::vector<Chart>& charts,
     charts.push_back(bars);
 }
 
-struct QuantRow {
-  std::string label;
-  double before, after;
-};
-
-void collect_quant(const json& v, const std::string& path, std::vector<QuantRow>& rows) {
-  if (v.is_array()) {
-    for (const auto& x : v) {
-      std::string label = path;
-      if (x.is_object()) {
-        for (const char* k : {"model", "scheme"})
-          if (x.contains(k) && x[k].is_string())
-            label += (label.empty() ? "" : "/") + x[k].get<std::string>();
-      }
-      collect_quant(x, label, rows);
-    }
-    return;
-  }
-  if (!v.is_object()) return;
-  if (v.contains("before") && v.contains("after")) {
-    auto b = first_number(v["before"],
-                          {"forget/rouge_l_recall", "forget_rouge_l", "forget_rouge_l_recall"});
-    auto a = first_number(v["after"],
-                          {"forget/rouge_l_recall", "forget_rouge_l", "forget_rouge_l_recall"});
-    if (b && a) rows.push_back({path.empty() ? "model" : path, *b, *a});
-    return;
-  }
-  // quantize-eval's layout (src/quant/quantize_eval.cpp):
-  // SCHEME.recovery.forget_rouge_l_recall.{before,after}
-  if (auto b = number_at(v, "recovery/forget_rouge_l_recall/before")) {
-    if (auto a = number_at(v, "recovery/forget_rouge_l_recall/after")) {
-      rows.push_back({path.empty() ? "model" : path, *b, *a});
-      return;
-    }
-  }
-  if (auto b = first_number(v, {"forget_rouge_l_before"})) {
-    if (auto a = first_number(v, {"forget_rouge_l_after"})) {
-      rows.push_back({path.empty() ? "model" : path, *b, *a});
-      return;
-    }
-  }
-  for (const auto& [k, x] : v.items())
-    if (k != "config" && k != "hashes" && k != "layers" && k != "per_layer" && k != "full" &&
-        k != "aggregates" && k != "summary" && k != "quantization")
-      collect_quant(x,
-                    path.empty() || k == "models" || k == "schemes" || k == "results"
-                        ? (k == "models" || k == "schemes" || k == "results" ? path : k)
-                        : path + "/" + k,
-                    rows);
-}
-
 void quant_chart(const RunResults& run, std::vector<Chart>& charts,
                  std::vector<std::string>* skipped) {
-  std::vector<QuantRow> rows;
-  collect_quant(run.quantize, "", rows);
+  // quantize-eval's layout (results_schema.h): models.M.schemes.S.recovery.forget_KEY.
+  const auto rows = k::quant_recoveries(run.quantize, k::kRougeLRecall);
   if (rows.empty()) {
     skipped->push_back(
         "quantization_recovery: no before/after forget ROUGE-L in quantize_results.json");
@@ -455,7 +408,7 @@ void quant_chart(const RunResults& run, std::vector<Chart>& charts,
   c.bars = true;
   c.series = {{"before (16-bit)", {}, {}}, {"after quantization", {}, {}}};
   for (const auto& r : rows) {
-    c.categories.push_back(r.label);
+    c.categories.push_back(r.model + "/" + r.scheme);
     c.series[0].y.push_back(r.before);
     c.series[1].y.push_back(r.after);
   }
@@ -468,11 +421,12 @@ void relearn_chart(const RunResults& run, std::vector<Chart>& charts,
   Chart c("relearning_curves", "Relearning attack: forget ROUGE-L by fine-tuning step", "step",
           "forget ROUGE-L recall");
   for (const auto& [label, r] : run.relearn) {
-    if (!r.is_object() || !r.contains("steps") || !r["steps"].is_array()) continue;
+    const json* steps = k::at(r, {k::kSteps});
+    if (!steps || !steps->is_array()) continue;
     Series s{label, {}, {}};
-    for (const auto& p : r["steps"]) {
-      auto step = number_at(p, "step");
-      auto y = first_number(p, {"forget_rouge_l", "forget_rouge_l_recall"});
+    for (const auto& p : *steps) {
+      auto step = k::number_at(p, {k::kStep});
+      auto y = k::number_at(p, {k::kRelearnForgetRougeL});
       if (step && y) {
         s.x.push_back(*step);
         s.y.push_back(*y);
@@ -496,10 +450,10 @@ void roc_chart(const RunResults& run, std::vector<Chart>& charts,
           "false positive rate", "true positive rate");
   c.diagonal = true;
   for (const auto& m : run.models) {
-    if (!m.per_example || !m.per_example->contains("mia") || !(*m.per_example)["mia"].is_array())
-      continue;
+    const json* mia = m.per_example ? k::at(*m.per_example, {k::kMia}) : nullptr;
+    if (!mia || !mia->is_array()) continue;
     std::vector<double> members, others;
-    for (const auto& r : (*m.per_example)["mia"]) {
+    for (const auto& r : *mia) {
       auto loss = number_at(r, "loss");
       if (!loss || !r.contains("set")) continue;
       (r["set"] == "forget" ? members : others).push_back(-*loss);

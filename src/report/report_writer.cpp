@@ -9,11 +9,13 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "eval/results_schema.h"
 #include "report/plots.h"
 
 namespace lethe::report {
 
 namespace fs = std::filesystem;
+namespace k = eval::schema;
 
 namespace {
 
@@ -126,30 +128,6 @@ std::string markdown_escape(const std::string& text) {
   return out;
 }
 
-std::vector<SummaryRow> summary_rows(const RunResults& run) {
-  std::vector<SummaryRow> rows;
-  for (const auto& m : run.models) {
-    SummaryRow r;
-    r.model = m.name;
-    r.method = m.method;
-    r.intensity = m.intensity;
-    if (m.aggregates) {
-      const json& a = *m.aggregates;
-      r.retain_correlated = number_at(a, "retain_correlated/rouge_l_recall");
-      r.retain_other = number_at(a, "retain_other/rouge_l_recall");
-      r.retain_gap = number_at(a, "retain_gap/rouge_l_recall");
-      if (!r.retain_gap && r.retain_correlated && r.retain_other)
-        r.retain_gap = *r.retain_other - *r.retain_correlated;
-      r.forget_rouge_l = number_at(a, "forget/rouge_l_recall");
-      r.forget_truth_ratio = number_at(a, "forget/truth_ratio");
-      r.forget_quality = number_at(a, "forget_quality");
-      r.model_utility = number_at(a, "model_utility");
-    }
-    rows.push_back(r);
-  }
-  return rows;
-}
-
 std::vector<std::string> key_findings(const RunResults& run, const std::vector<SummaryRow>& rows) {
   std::vector<std::string> out;
   const SummaryRow* ft = row_named(rows, "finetuned");
@@ -239,40 +217,21 @@ std::vector<std::string> key_findings(const RunResults& run, const std::vector<S
                   (*best->forget_quality >= 0.05 ? " (indistinguishable at 5%)."
                                                  : " (still distinguishable at 5%)."));
   for (const auto& [label, r] : run.relearn) {
-    if (!r.is_object() || !r.contains("steps") || !r["steps"].is_array() || r["steps"].empty())
-      continue;
-    const json& first = r["steps"].front();
-    const json& last = r["steps"].back();
-    auto a = number_at(first, "forget_rouge_l"), b = number_at(last, "forget_rouge_l");
+    const json* steps = k::at(r, {k::kSteps});
+    if (!steps || !steps->is_array() || steps->empty()) continue;
+    const json& first = steps->front();
+    const json& last = steps->back();
+    auto a = k::number_at(first, {k::kRelearnForgetRougeL}),
+         b = k::number_at(last, {k::kRelearnForgetRougeL});
     if (a && b) {
       std::string s = "Relearning on " + label + ": forget ROUGE-L went from " + fmt(a, 2) +
-                      " to " + fmt(b, 2) + " in " + fmt(number_at(last, "step"), 0) + " steps";
-      if (auto rec = number_at(last, "recovery_rouge_l"))
+                      " to " + fmt(b, 2) + " in " + fmt(k::number_at(last, {k::kStep}), 0) + " steps";
+      if (auto rec = k::number_at(last, {k::kRelearnRecoveryRougeL}))
         s += " (" + fmt(*rec * 100, 0) + "% of the fine-tuned level)";
       out.push_back(s + ".");
     }
   }
   return out;
-}
-
-std::string summary_text(const std::vector<SummaryRow>& rows) {
-  size_t width = 5;
-  for (const auto& r : rows) width = std::max(width, r.model.size());
-  std::ostringstream out;
-  char buf[512];
-  std::snprintf(buf, sizeof buf, "%-*s %9s %9s %7s %9s %8s %10s %8s\n", static_cast<int>(width),
-                "model", "corr_ret", "oth_ret", "gap", "forget_RL", "truth_r", "forget_q",
-                "utility");
-  out << buf;
-  for (const auto& r : rows) {
-    std::snprintf(buf, sizeof buf, "%-*s %9s %9s %7s %9s %8s %10s %8s\n", static_cast<int>(width),
-                  r.model.c_str(), fmt(r.retain_correlated).c_str(), fmt(r.retain_other).c_str(),
-                  fmt(r.retain_gap).c_str(), fmt(r.forget_rouge_l).c_str(),
-                  fmt(r.forget_truth_ratio).c_str(), fmt_sci(r.forget_quality).c_str(),
-                  fmt(r.model_utility).c_str());
-    out << buf;
-  }
-  return out.str();
 }
 
 ReportOutput write_report(const fs::path& run_dir, const ReportOptions& options) {
@@ -313,30 +272,21 @@ ReportOutput write_report(const fs::path& run_dir, const ReportOptions& options)
     h << "<p class=\"missing\">No evaluation results (results/eval_results.json).</p>\n";
     md << "No evaluation results (results/eval_results.json).\n\n";
   } else {
-    const char* headers[] = {"model",
-                             "method",
-                             "retain ROUGE-L (correlated)",
-                             "retain ROUGE-L (other)",
-                             "gap (other − correlated)",
-                             "forget ROUGE-L",
-                             "forget truth ratio",
-                             "forget quality",
-                             "model utility"};
+    std::vector<std::string> headers = {"model", "method"};
+    for (const auto& c : summary_columns()) headers.push_back(c.header);
     h << "<table id=\"summary\">\n<tr>";
     md << "|";
-    for (const char* t : headers) {
+    for (const auto& t : headers) {
       h << "<th>" << html_escape(t) << "</th>";
       md << " " << t << " |";
     }
     h << "</tr>\n";
     md << "\n|";
-    for (size_t i = 0; i < std::size(headers); ++i) md << (i < 2 ? "---|" : "---:|");
+    for (size_t i = 0; i < headers.size(); ++i) md << (i < 2 ? "---|" : "---:|");
     md << "\n";
     for (const auto& r : result.rows) {
-      const std::string cells[] = {fmt(r.retain_correlated),  fmt(r.retain_other),
-                                   fmt(r.retain_gap),         fmt(r.forget_rouge_l),
-                                   fmt(r.forget_truth_ratio), fmt_sci(r.forget_quality),
-                                   fmt(r.model_utility)};
+      std::vector<std::string> cells;
+      for (const auto& c : summary_columns()) cells.push_back(summary_cell(r, c));
       h << "<tr><td>" << html_escape(r.model) << "</td><td>" << html_escape(r.method) << "</td>";
       md << "| " << markdown_escape(r.model) << " | " << markdown_escape(r.method) << " |";
       for (const auto& c : cells) {

@@ -8,25 +8,13 @@
 
 #include "report/gnuplot.h"
 #include "report/results_reader.h"
+#include "report/summary_table.h"
 
 namespace lethe::report {
-
-// One row of the study's summary table (values absent from the results stay empty).
-struct SummaryRow {
-  std::string model, method, intensity;
-  std::optional<double> retain_correlated, retain_other,
-      retain_gap;  // ROUGE-L recall; gap = other - correlated
-  std::optional<double> forget_rouge_l, forget_truth_ratio, forget_quality, model_utility;
-};
-
-std::vector<SummaryRow> summary_rows(const RunResults& run);
 
 // Sentences computed from the results ("heavy grad_ascent reduced forget ROUGE-L from 0.97 to 0.12
 // ...").
 std::vector<std::string> key_findings(const RunResults& run, const std::vector<SummaryRow>& rows);
-
-// The summary table as aligned plain text (what `lethe run` and `lethe report` print).
-std::string summary_text(const std::vector<SummaryRow>& rows);
 
 std::string html_escape(const std::string& text);
 // Escapes Markdown table/inline syntax (| * _ ` [ ] < > \) so cell text stays literal.

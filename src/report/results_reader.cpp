@@ -53,22 +53,6 @@ std::string classify_reference(const std::string& name) {
 
 }  // namespace
 
-std::optional<double> number_at(const json& value, const std::string& path) {
-  const json* at = &value;
-  size_t start = 0;
-  while (start <= path.size()) {
-    const size_t slash = path.find('/', start);
-    const std::string key =
-        path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
-    if (!at->is_object() || !at->contains(key)) return std::nullopt;
-    at = &(*at)[key];
-    if (slash == std::string::npos) break;
-    start = slash + 1;
-  }
-  if (!at->is_number()) return std::nullopt;
-  return at->get<double>();
-}
-
 std::pair<std::string, std::string> split_model_name(const std::string& name) {
   std::string rest = name.rfind("unlearn_", 0) == 0 ? name.substr(8) : name;
   static const std::regex sweep_name(R"(^(.*?)_lr[^_]+(?:_.*)?_(ep\d+)$)");
@@ -161,14 +145,16 @@ RunResults read_run(const fs::path& run_dir) {
   for (const char* dir : {"data", "models"})
     if (!fs::is_directory(run_dir / dir)) run.missing.push_back(std::string(dir) + "/ (folder)");
 
-  if (run.eval.is_object() && run.eval.contains("models") && run.eval["models"].is_object()) {
-    for (const auto& [name, entry] : run.eval["models"].items()) {
+  namespace k = eval::schema;
+  if (const json* models = k::at(run.eval, {k::kModels}); models && models->is_object()) {
+    for (const auto& [name, entry] : models->items()) {
       ModelInfo m;
       m.name = name;
-      if (entry.is_object() && entry.contains("aggregates")) m.aggregates = &entry["aggregates"];
-      if (entry.is_object() && entry.contains("per_example")) m.per_example = &entry["per_example"];
+      m.aggregates = k::at(entry, {k::kAggregates});
+      m.per_example = k::at(entry, {k::kPerExample});
       m.method = classify_reference(name);
-      if (entry.is_object() && entry.value("retain_reference", false)) m.method = "retain_only";
+      if (const json* r = k::at(entry, {k::kRetainReference}); r && r->is_boolean() && r->get<bool>())
+        m.method = "retain_only";
       if (m.method.empty()) {
         const json* s = sweep_entry(run.sweep_index, name);
         if (!s) s = sweep_entry(run.sweep_index, "unlearn_" + name);

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "eval/results_schema.h"
+
 namespace lethe::report {
 
 using json = nlohmann::json;
@@ -45,8 +47,9 @@ struct RunResults {
 // Throws lethe::Error only when RUN_DIR does not exist or is not a folder.
 RunResults read_run(const std::filesystem::path& run_dir);
 
-// Number at a '/'-separated path ("aggregates/forget/rouge_l_recall"), or nullopt.
-std::optional<double> number_at(const json& value, const std::string& path);
+// Number at a '/'-separated path ("forget/rouge_l_recall"), or nullopt: the results schema's
+// reader, so every reader of results files shares one JSON-path helper.
+using eval::schema::number_at;
 
 // Splits "unlearn_grad_ascent_heavy" -> {"grad_ascent", "heavy"}; the last '_' part is the config.
 std::pair<std::string, std::string> split_model_name(const std::string& name);

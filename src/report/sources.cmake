@@ -3,6 +3,7 @@ list(APPEND LETHE_SOURCES
   src/report/gnuplot.cpp
   src/report/plots.cpp
   src/report/report_writer.cpp
+  src/report/summary_table.cpp
   src/report/audit.cpp
 )
 list(APPEND LETHE_CLI_SOURCES src/cli/cmd_report.cpp src/cli/cmd_audit.cpp)

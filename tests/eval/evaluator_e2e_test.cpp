@@ -10,6 +10,8 @@
 #include "core/json_io.h"
 #include "datagen/generate.h"
 #include "eval/evaluator_run.h"
+#include "eval/exact_memorization.h"
+#include "eval/extraction_strength.h"
 #include "eval/rouge.h"
 #include "eval/truth_ratio.h"
 #include "expect_close.h"
@@ -149,13 +151,15 @@ TEST_F(EvaluatorE2E, FullRunStructureAndInvariants) {
     EXPECT_EQ(per["probes"].size(), dataset_->forget_eval.size());
     const auto& a = m["aggregates"];
     for (const char* set : {"forget", "retain", "retain_correlated", "retain_other", "world"})
-      for (const char* key : {"rouge_l_recall", "rouge_l_f", "answer_prob", "truth_ratio"}) {
+      for (const char* key : {"rouge_l_recall", "rouge_l_f", "answer_prob", "truth_ratio",
+                              "exact_memorization", "extraction_strength"}) {
         ASSERT_TRUE(a[set].contains(key)) << set << "." << key;
         const double v = a[set][key].get<double>();
         EXPECT_GE(v, 0.0) << set << "." << key;
         EXPECT_LE(v, 1.0) << set << "." << key;
       }
-    for (const char* key : {"rouge_l_recall", "answer_prob", "truth_ratio"})
+    for (const char* key :
+         {"rouge_l_recall", "answer_prob", "truth_ratio", "exact_memorization", "extraction_strength"})
       EXPECT_NEAR(a["retain_gap"][key].get<double>(),
                   a["retain_other"][key].get<double>() - a["retain_correlated"][key].get<double>(),
                   1e-12);
@@ -216,7 +220,29 @@ TEST_F(EvaluatorE2E, FullRunStructureAndInvariants) {
     const auto lp = model::token_logprobs(p.model, t, torch::ones_like(t), loss_mask);
     return -(lp.sum().item<double>() / static_cast<double>(ids.answer_ids.size()));
   };
+  // Teacher-forced argmax matches on the answer tokens, the end-of-turn token left out as
+  // open-unlearning drops its final label; from one unbatched forward with full logits.
+  const auto argmax_match = [&](const std::string& q, const std::string& a) {
+    const auto ids = tok.encode_qa(q, a);
+    std::vector<int64_t> all = ids.prompt_ids;
+    all.insert(all.end(), ids.answer_ids.begin(), ids.answer_ids.end());
+    torch::NoGradGuard ng;
+    const auto logits = p.model->forward(torch::tensor(all, torch::kInt64).unsqueeze(0)).logits;
+    std::vector<uint8_t> match;
+    for (size_t j = 0; j + 1 < ids.answer_ids.size(); ++j) {
+      const int64_t pos = static_cast<int64_t>(ids.prompt_ids.size() + j);
+      match.push_back(logits[0][pos - 1].argmax().item<int64_t>() == all[pos]);
+    }
+    return match;
+  };
   const auto& forget = models["a1"]["per_example"]["forget"];
+  for (const auto& set : {"forget", "retain", "world"})
+    for (const auto& e : models["a1"]["per_example"][set]) {
+      SCOPED_TRACE(e["id"].get<std::string>());
+      const auto match = argmax_match(e["question"], e["answer"]);
+      EXPECT_DOUBLE_EQ(e["exact_memorization"].get<double>(), *eval::exact_memorization(match));
+      EXPECT_DOUBLE_EQ(e["extraction_strength"].get<double>(), eval::extraction_strength(match));
+    }
   for (size_t i = 0; i < 2; ++i) {
     const auto& e = forget[i];
     const auto* wd = dataset_->wrong_details_for(e["id"]);
@@ -335,6 +361,18 @@ TEST_F(EvaluatorE2E, CommandLine) {
   EXPECT_FALSE(a["forget"].contains("truth_ratio"));
   EXPECT_FALSE(a.contains("mia"));
   EXPECT_EQ(r["models"]["base"]["per_example"]["forget"].size(), 2u);
+  // A metric read from teacher forcing alone: no generation, only its keys.
+  ASSERT_EQ(test::run_lethe(common + " --metrics exact_memorization", &output), 0) << output;
+  const auto em = core::read_json(out);
+  const auto& b = em["models"]["base"]["aggregates"];
+  EXPECT_TRUE(b["forget"].contains("exact_memorization"));
+  // (--limit 2 leaves retain_other empty, so no gap here; FullRunStructureAndInvariants checks it.)
+  EXPECT_FALSE(b["forget"].contains("rouge_l_recall"));
+  EXPECT_FALSE(b["forget"].contains("extraction_strength"));
+  EXPECT_EQ(em["timing"]["generated_tokens"].get<int64_t>(), 0);
+  const auto& row = em["models"]["base"]["per_example"]["forget"][0];
+  EXPECT_TRUE(row.contains("exact_memorization"));
+  EXPECT_FALSE(row.contains("rouge_l_recall"));
 }
 
 TEST(EvaluatorUnit, MultipleChoicePick) {
@@ -356,6 +394,9 @@ TEST(EvaluatorUnit, ResolveMetrics) {
   const auto mu = eval::resolve_metrics({"model_utility"}, false);
   EXPECT_TRUE(mu.count("rouge_l") && mu.count("answer_prob") && mu.count("truth_ratio"));
   EXPECT_THROW(eval::resolve_metrics({"privleak"}, false), UsageError);
+  EXPECT_TRUE(all.count("exact_memorization") && all.count("extraction_strength"));
+  EXPECT_EQ(eval::resolve_metrics({"exact_memorization"}, false),
+            std::set<std::string>({"exact_memorization"}));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "core/error.h"
@@ -31,6 +32,14 @@ TEST(MetricRegistry, NamesAreUniqueAndUnknownNamesListValidOnes) {
     EXPECT_TRUE(names.insert(m.name).second) << m.name;
     EXPECT_FALSE(m.description.empty()) << m.name;
     EXPECT_FALSE(m.inputs.empty()) << m.name;
+    EXPECT_FALSE(m.result_keys.empty()) << m.name;
+    // Set-level metrics compute both per question and per set; model-level ones only the latter.
+    EXPECT_TRUE(m.set_value || m.model_value) << m.name;
+    EXPECT_EQ(static_cast<bool>(m.per_example), static_cast<bool>(m.set_value)) << m.name;
+    for (const auto& key : m.gap_keys)
+      EXPECT_NE(std::find(m.result_keys.begin(), m.result_keys.end(), key), m.result_keys.end())
+          << m.name << " " << key;
+    for (const auto& need : m.needs) EXPECT_EQ(eval::find_metric(need).name, need) << m.name;
   }
   EXPECT_TRUE(names.count("rouge_l") && names.count("truth_ratio") &&
               names.count("forget_quality"));
@@ -43,10 +52,8 @@ TEST(MetricRegistry, NamesAreUniqueAndUnknownNamesListValidOnes) {
     EXPECT_NE(what.find("unknown metric 'bleu'"), std::string::npos) << what;
     EXPECT_NE(what.find("rouge_l, rouge_1"), std::string::npos) << what;
   }
-  auto result = eval::mean_result({1.0, 2.0, 6.0}, "x");
-  EXPECT_DOUBLE_EQ(result.value, 3.0);
-  EXPECT_EQ(eval::to_json(result)["per_example"].size(), 3u);
-  EXPECT_THROW(eval::mean_result({}, "x"), Error);
+  EXPECT_DOUBLE_EQ(eval::mean_of({1.0, 2.0, 6.0}), 3.0);
+  EXPECT_DOUBLE_EQ(eval::mean_of({}), 0.0);
 }
 
 }  // namespace lethe

@@ -1,6 +1,7 @@
 list(APPEND LETHE_TEST_SOURCES
   tests/eval/generation_health_test.cpp
   tests/eval/ks_test_test.cpp
+  tests/eval/memorization_test.cpp
   tests/eval/metrics_cli_test.cpp
   tests/eval/mia_test.cpp
   tests/eval/rouge_test.cpp

@@ -10,7 +10,7 @@
 #include "expect_close.h"
 #include "pipeline/run_config.h"
 #include "pipeline/stage.h"
-#include "pipeline/summary.h"
+#include "report/summary_table.h"
 #include "train/config_file.h"
 
 namespace fs = std::filesystem;
@@ -138,14 +138,14 @@ TEST(PipelineSummary, RowsComeFromTheEvaluationAggregates) {
     "unlearn_npo_heavy": {"aggregates": {"forget": {"rouge_l_recall": 0.1},
                                          "retain_correlated": {"rouge_l_recall": 0.3},
                                          "retain_other": {"rouge_l_recall": 0.6}}}}})");
-  const auto rows = pipeline::summary_rows(eval);
+  const auto rows = report::summary_rows(eval);
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].model, "finetuned");
-  EXPECT_DOUBLE_EQ(rows[0].forget_rouge_l, 0.9);
-  EXPECT_DOUBLE_EQ(rows[0].forget_quality, 1e-5);
-  EXPECT_DOUBLE_EQ(rows[1].retain_gap, 0.3);  // other - correlated when the file has no gap
-  EXPECT_TRUE(std::isnan(rows[1].model_utility));
-  const std::string table = pipeline::format_summary(rows);
+  EXPECT_DOUBLE_EQ(*rows[0].forget_rouge_l, 0.9);
+  EXPECT_DOUBLE_EQ(*rows[0].forget_quality, 1e-5);
+  EXPECT_DOUBLE_EQ(*rows[1].retain_gap, 0.3);  // other - correlated when the file has no gap
+  EXPECT_FALSE(rows[1].model_utility.has_value());
+  const std::string table = report::summary_text(rows);
   EXPECT_NE(table.find("unlearn_npo_heavy"), std::string::npos);
   EXPECT_NE(table.find("0.900"), std::string::npos);
   EXPECT_NE(table.find("1.00e-05"), std::string::npos);

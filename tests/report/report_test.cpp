@@ -133,10 +133,12 @@ fs::path make_run(const std::string& tag, bool complete) {
       run / "results" / "quantize_results.json",
       {{"models",
         {{"unlearn_grad_ascent_lr1e-05_ep20",
-          {{"int4",
-            {{"before", {{"forget_rouge_l", 0.12}}}, {"after", {{"forget_rouge_l", 0.55}}}}},
-           {"nf4",
-            {{"before", {{"forget_rouge_l", 0.12}}}, {"after", {{"forget_rouge_l", 0.48}}}}}}}}}});
+          {{"schemes",
+            {{"int4",
+              {{"recovery", {{"forget_rouge_l_recall", {{"before", 0.12}, {"after", 0.55}}}}}}},
+             {"nf4",
+              {{"recovery",
+                {{"forget_rouge_l_recall", {{"before", 0.12}, {"after", 0.48}}}}}}}}}}}}}});
   core::write_json(run / "results" / "relearn_results.json",
                    {{"set", "forget"},
                     {"steps",
