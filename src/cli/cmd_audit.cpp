@@ -1,5 +1,6 @@
 // `lethe audit LEDGER`: prints unlearning certificates, verifies recorded hashes (--verify),
-// appends a record (--append). Exit code 1 when verification finds a mismatch.
+// appends a record (--append), exports a self-contained bundle (--export DIR). Exit code 1 when
+// verification finds a mismatch.
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -9,6 +10,7 @@
 #include "core/error.h"
 #include "core/json_io.h"
 #include "report/audit.h"
+#include "report/audit_bundle.h"
 
 namespace lethe::cli {
 
@@ -18,6 +20,7 @@ struct AuditCliOptions {
   std::string ledger;
   bool verify = false;
   bool append = false;
+  std::string export_dir;
   int last = 0;
   std::string request_id, subject, forget_set, base_model, method;
   std::vector<std::string> adapters;
@@ -54,8 +57,14 @@ void add_audit_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--last", o->last, "> 0: print only the last N certificates")
       ->capture_default_str();
-  cmd->add_flag("--append", o->append, "append a record built from the options below")
-      ->capture_default_str();
+  auto* append =
+      cmd->add_flag("--append", o->append, "append a record built from the options below")
+          ->capture_default_str();
+  cmd->add_option("--export", o->export_dir,
+                  "write a self-contained bundle (the ledger and the files it names) into DIR "
+                  "(new or empty); it verifies wherever DIR is moved")
+      ->capture_default_str()
+      ->excludes(append);
   cmd->add_option("--request-id", o->request_id, "request id (default: derived hash)")
       ->capture_default_str();
   cmd->add_option("--subject", o->subject, "who/what was forgotten")->capture_default_str();
@@ -110,23 +119,44 @@ void add_audit_command(CLI::App& app) {
       if (r.subject.empty() || r.forget_set.empty() || r.base_model.empty())
         throw UsageError("audit --append needs --subject, --forget-set and --base-model");
       const auto rec = report::append_audit_record(o->ledger, r, o->thresholds);
-      std::printf("%s", report::certificate_text(rec).c_str());
+      std::printf("%s",
+                  report::certificate_text(
+                      rec, std::filesystem::absolute(o->ledger).lexically_normal().parent_path())
+                      .c_str());
       std::printf("appended to %s\n", o->ledger.c_str());
       return;
     }
+    if (!o->export_dir.empty()) {
+      const auto b = report::export_audit_bundle(o->ledger, o->export_dir);
+      std::printf("exported %zu records to %s: the ledger, %zu files/folders (%ju bytes), %s\n",
+                  b.records, b.dir.c_str(), b.included.size(), b.bytes, report::kBundleManifest);
+      for (const auto& n : b.not_included)
+        std::printf("not included (outside the ledger's folder, named by path and sha256): %s\n",
+                    n.c_str());
+      std::printf("verify it anywhere: lethe audit %s --verify\n",
+                  (b.dir / std::filesystem::path(o->ledger).filename()).c_str());
+      return;
+    }
     const auto records = core::read_jsonl(o->ledger);
+    const auto root = std::filesystem::absolute(o->ledger).lexically_normal().parent_path();
     const size_t from =
         o->last > 0 && records.size() > static_cast<size_t>(o->last) ? records.size() - o->last : 0;
     for (size_t i = from; i < records.size(); ++i)
-      std::printf("%s\n", report::certificate_text(records[i]).c_str());
+      std::printf("%s\n", report::certificate_text(records[i], root).c_str());
     if (o->verify) {
       const auto v = report::verify_ledger(o->ledger);
+      std::printf("paths relative to %s (the ledger's folder)\n", v.root.c_str());
+      for (const auto& n : v.notes) std::printf("note: %s\n", n.c_str());
       for (const auto& p : v.problems) std::printf("MISMATCH %s\n", p.c_str());
       if (!v.ok())
         LETHE_FAIL("audit: ", v.problems.size(), " problem(s) in ", o->ledger, " (", v.records,
-                   " records, ", v.hashes_checked, " hashes checked)");
-      std::printf("verified: %zu records, %zu hashes match the files on disk\n", v.records,
-                  v.hashes_checked);
+                   " records, ", v.hashes_checked, " hashes checked; paths relative to ",
+                   v.root.string(), ")");
+      std::printf(
+          "verified: %zu records, %zu hashes match the files on disk (%zu relative to %s, "
+          "%zu absolute)\n",
+          v.records, v.hashes_checked, v.hashes_checked - v.absolute_paths, v.root.c_str(),
+          v.absolute_paths);
     }
   });
 }

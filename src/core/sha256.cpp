@@ -119,14 +119,25 @@ std::string sha256_file(const std::filesystem::path& path) {
   return h.hex();
 }
 
-std::string sha256_tree(const std::filesystem::path& folder) {
+std::vector<std::pair<std::string, std::string>> sha256_tree_files(
+    const std::filesystem::path& folder) {
   std::vector<std::filesystem::path> files;
   for (const auto& e : std::filesystem::recursive_directory_iterator(folder))
     if (e.is_regular_file()) files.push_back(std::filesystem::relative(e.path(), folder));
   std::sort(files.begin(), files.end());
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& f : files) out.emplace_back(f.generic_string(), sha256_file(folder / f));
+  return out;
+}
+
+std::string sha256_tree_of(const std::vector<std::pair<std::string, std::string>>& files) {
   std::string listing;
-  for (const auto& f : files) listing += f.generic_string() + " " + sha256_file(folder / f) + "\n";
+  for (const auto& [name, sha] : files) listing += name + " " + sha + "\n";
   return sha256_hex(listing);
+}
+
+std::string sha256_tree(const std::filesystem::path& folder) {
+  return sha256_tree_of(sha256_tree_files(folder));
 }
 
 }  // namespace lethe::core

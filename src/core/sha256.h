@@ -2,6 +2,8 @@
 #pragma once
 #include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace lethe::core {
 
@@ -10,5 +12,10 @@ std::string sha256_hex(const std::string& data);
 std::string sha256_file(const std::filesystem::path& path);
 // Hash of every regular file under a folder (sorted relative paths and their hashes).
 std::string sha256_tree(const std::filesystem::path& folder);
+// The listing sha256_tree hashes: {relative path, sha256} of every regular file, sorted by path.
+std::vector<std::pair<std::string, std::string>> sha256_tree_files(
+    const std::filesystem::path& folder);
+// sha256_tree of a listing from sha256_tree_files.
+std::string sha256_tree_of(const std::vector<std::pair<std::string, std::string>>& files);
 
 }  // namespace lethe::core

@@ -1,6 +1,6 @@
 // The audit stage (report/audit.h): RUN/audit.jsonl, one hash-chained record per unlearned model,
-// written whole as the stage's output (a re-run replaces it, never appends duplicates). Reads the
-// run's result files; computes no metric itself.
+// written whole as the stage's output (a re-run replaces it, never appends duplicates), its paths
+// relative to RUN. Reads the run's result files (and hashes them); computes no metric itself.
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -240,16 +240,23 @@ StageOutcome stage_audit(const RunContext& ctx, const std::string& inputs_sha,
       r.base_model = base_model;
       r.adapters["finetuned"] = model_dir(ctx, "finetuned");
       r.adapters["unlearned"] = model_dir(ctx, name);
+      // The result files the numbers below come from, hashed beside the adapters.
+      r.results["eval_results"] = eval_file;
+      if (!sweep.is_null()) r.results["sweep_results"] = results / "sweep_results.json";
+      if (!quantize.is_null()) r.results["quantize_results"] = results / "quantize_results.json";
+      if (!repr.is_null()) r.results["repr_results"] = results / "repr_results.json";
       r.config = method_config(ctx.config, sweep, name, &r.method);
       r.config["model_name"] = name;
       r.metrics_before = before;
       r.metrics_after = eval_metrics(eval, name);
-      const json relearn =
-          fresh("relearn") ? read_if(results / ("relearn_results_" + name + ".json")) : json();
+      const fs::path relearn_file = results / ("relearn_results_" + name + ".json");
+      const json relearn = fresh("relearn") ? read_if(relearn_file) : json();
+      if (!relearn.is_null()) r.results["relearn_results"] = relearn_file;
       r.robustness = robustness(eval, quantize, relearn, repr, name);
       requests.push_back(std::move(r));
     }
-    const auto records = report::write_audit_ledger(tmp / "audit.jsonl", requests, thresholds);
+    const auto records = report::write_audit_ledger(tmp / "audit.jsonl", requests, thresholds,
+                                                    ctx.run_dir);  // paths relative to RUN
     std::map<std::string, int> verdicts;
     for (const auto& rec : records) ++verdicts[rec["verdict"]["result"].get<std::string>()];
     std::string detail = std::to_string(records.size()) + " records:";

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/json_io.h"
 #include "core/sha256.h"
+#include "report/audit_bundle.h"
 
 namespace lethe::report {
 
@@ -72,34 +73,97 @@ std::string fmt(const json& v) {
   return v.is_string() ? v.get<std::string>() : v.dump();
 }
 
-}  // namespace
+constexpr const char* kSchema = "lethe.audit.v2";
+constexpr const char* kSchemaAbsolute = "lethe.audit.v1";  // every path absolute
 
-json hash_entry(const fs::path& path, HashCache* cache) {
-  LETHE_CHECK(fs::exists(path), "audit: ", path.string(), " does not exist");
-  const bool folder = fs::is_directory(path);
-  const std::string absolute = fs::absolute(path).lexically_normal().string();
-  std::string sha;
-  if (cache && cache->count(absolute)) {
-    sha = cache->at(absolute);
-  } else {
-    sha = folder ? core::sha256_tree(path) : core::sha256_file(path);
-    if (cache) (*cache)[absolute] = sha;
-  }
-  return {{"path", absolute}, {"kind", folder ? "folder" : "file"}, {"sha256", sha}};
+// Absolute, normalized, without a trailing separator (so that lexically_relative compares folders).
+fs::path absolute_normal(const fs::path& path) {
+  fs::path p = fs::absolute(path).lexically_normal();
+  if (!p.has_filename() && p.has_parent_path() && p != p.root_path()) p = p.parent_path();
+  return p;
 }
 
-json make_audit_record(const AuditRequest& r, const AuditThresholds& t, HashCache* cache) {
+// {"kind", "sha256"} and for a folder "files": the per-file hashes sha256_tree is computed from.
+json content_hash(const fs::path& path) {
+  if (!fs::is_directory(path)) return {{"kind", "file"}, {"sha256", core::sha256_file(path)}};
+  const auto files = core::sha256_tree_files(path);
+  json listing = json::object();
+  for (const auto& [name, sha] : files) listing[name] = sha;
+  return {{"kind", "folder"}, {"sha256", core::sha256_tree_of(files)}, {"files", listing}};
+}
+
+bool escapes(const fs::path& relative) {
+  for (const auto& part : relative)
+    if (part == "..") return true;
+  return false;
+}
+
+// "ab12cd34ef56.." of a recorded hash (whatever a hand-edited ledger holds there).
+std::string short_sha(const json& sha) {
+  return sha.is_string() ? sha.get<std::string>().substr(0, 12) + ".." : sha.dump();
+}
+
+// The files of a folder entry that differ from the recorded listing, one problem each.
+std::vector<std::string> changed_files(const json& recorded, const json& now) {
+  std::vector<std::string> out;
+  for (const auto& [name, sha] : recorded.items()) {
+    if (!now.contains(name))
+      out.push_back(name + ": missing on disk");
+    else if (now[name] != sha)
+      out.push_back(name + ": sha256 differs (recorded " + short_sha(sha) + ", now " +
+                    short_sha(now[name]) + ")");
+  }
+  for (const auto& [name, sha] : now.items())
+    if (!recorded.contains(name)) out.push_back(name + ": not in the record (added)");
+  return out;
+}
+
+}  // namespace
+
+std::string recorded_path(const fs::path& path, const fs::path& root) {
+  const fs::path abs = absolute_normal(path);
+  if (!root.empty()) {
+    const fs::path rel = abs.lexically_relative(absolute_normal(root));
+    if (!rel.empty() && rel != "." && *rel.begin() != "..") return rel.generic_string();
+  }
+  return abs.string();
+}
+
+fs::path resolve_recorded_path(const std::string& recorded, const fs::path& root) {
+  const fs::path p(recorded);
+  return p.is_absolute() ? p : root / p;
+}
+
+json hash_entry(const fs::path& path, const fs::path& root, HashCache* cache) {
+  LETHE_CHECK(fs::exists(path), "audit: ", path.string(), " does not exist");
+  const std::string absolute = absolute_normal(path).string();
+  json content;
+  if (cache && cache->count(absolute)) {
+    content = cache->at(absolute);
+  } else {
+    content = content_hash(path);
+    if (cache) (*cache)[absolute] = content;
+  }
+  json entry = {{"path", recorded_path(path, root)}};
+  entry.update(content);
+  return entry;
+}
+
+json make_audit_record(const AuditRequest& r, const AuditThresholds& t, const fs::path& root,
+                       HashCache* cache) {
   LETHE_CHECK(!r.subject.empty(), "audit: the request has no subject");
   LETHE_CHECK(!r.forget_set.empty(), "audit: the request has no forget set");
   LETHE_CHECK(!r.base_model.empty(), "audit: the request has no base model");
   json rec;
-  rec["schema"] = "lethe.audit.v1";
+  rec["schema"] = kSchema;
   rec["time"] = now_iso();
   rec["subject"] = r.subject;
-  rec["forget_set"] = hash_entry(r.forget_set, cache);
-  rec["base_model"] = hash_entry(r.base_model, cache);
+  rec["forget_set"] = hash_entry(r.forget_set, root, cache);
+  rec["base_model"] = hash_entry(r.base_model, root, cache);
   rec["adapters"] = json::object();
-  for (const auto& [name, path] : r.adapters) rec["adapters"][name] = hash_entry(path, cache);
+  for (const auto& [name, path] : r.adapters) rec["adapters"][name] = hash_entry(path, root, cache);
+  rec["results"] = json::object();
+  for (const auto& [name, path] : r.results) rec["results"][name] = hash_entry(path, root, cache);
   // Derived ids also hash the method and adapters: records written in the same clock tick for the
   // same subject (a run's ledger) still get distinct ids.
   rec["request_id"] =
@@ -148,7 +212,7 @@ json make_audit_record(const AuditRequest& r, const AuditThresholds& t, HashCach
 
 json append_audit_record(const fs::path& ledger, const AuditRequest& request,
                          const AuditThresholds& t) {
-  json rec = make_audit_record(request, t);
+  json rec = make_audit_record(request, t, absolute_normal(ledger).parent_path());
   const auto lines = ledger_lines(ledger);
   rec["prev_record_sha256"] = lines.empty() ? json(nullptr) : json(core::sha256_hex(lines.back()));
   core::append_line(ledger, rec.dump());
@@ -157,12 +221,13 @@ json append_audit_record(const fs::path& ledger, const AuditRequest& request,
 
 std::vector<json> write_audit_ledger(const fs::path& ledger,
                                      const std::vector<AuditRequest>& requests,
-                                     const AuditThresholds& t) {
+                                     const AuditThresholds& t, const fs::path& root) {
+  const fs::path folder = root.empty() ? absolute_normal(ledger).parent_path() : root;
   HashCache cache;
   std::vector<json> records;
   std::string text, prev;
   for (const auto& r : requests) {
-    json rec = make_audit_record(r, t, &cache);
+    json rec = make_audit_record(r, t, folder, &cache);
     rec["prev_record_sha256"] = records.empty() ? json(nullptr) : json(core::sha256_hex(prev));
     prev = rec.dump();
     text += prev + "\n";
@@ -172,12 +237,35 @@ std::vector<json> write_audit_ledger(const fs::path& ledger,
   return records;
 }
 
+std::vector<std::pair<std::string, json>> recorded_entries(const json& rec) {
+  std::vector<std::pair<std::string, json>> entries;
+  for (const char* key : {"forget_set", "base_model"})
+    if (rec.contains(key)) entries.emplace_back(key, rec[key]);
+  for (const auto& [group, label] :
+       {std::pair<const char*, const char*>{"adapters", "adapter "}, {"results", "results "}})
+    if (rec.contains(group) && rec[group].is_object())
+      for (const auto& [name, e] : rec[group].items()) entries.emplace_back(label + name, e);
+  return entries;
+}
+
 VerifyReport verify_ledger(const fs::path& ledger) {
   LETHE_CHECK(fs::exists(ledger), "audit: ledger ", ledger.string(), " does not exist");
   VerifyReport report;
+  report.root = absolute_normal(ledger).parent_path();
+  std::optional<BundleManifest> bundle;
+  try {
+    bundle = read_bundle_manifest(report.root, ledger.filename().string());
+  } catch (const std::exception& e) {
+    report.problems.push_back(e.what());
+  }
+  if (bundle && bundle->ledger_sha256 != core::sha256_file(ledger))
+    report.problems.push_back(std::string(kBundleManifest) + ": " + ledger.filename().string() +
+                              " is not the ledger that was exported (its sha256 differs)");
   const auto lines = ledger_lines(ledger);
   HashCache cache;  // a base model named by every record is hashed once
   std::string prev;
+  size_t absolute_records = 0;
+  std::string first_absolute;
   for (size_t i = 0; i < lines.size(); ++i) {
     json rec;
     try {
@@ -194,52 +282,82 @@ VerifyReport verify_ledger(const fs::path& ledger) {
       report.problems.push_back("record " + id +
                                 ": chain broken (an earlier record was changed or removed)");
     prev = lines[i];
-    std::vector<std::pair<std::string, json>> entries;
-    for (const char* key : {"forget_set", "base_model"})
-      if (rec.contains(key)) entries.emplace_back(key, rec[key]);
-    if (rec.contains("adapters") && rec["adapters"].is_object())
-      for (const auto& [name, e] : rec["adapters"].items())
-        entries.emplace_back("adapter " + name, e);
-    for (const auto& [what, e] : entries) {
-      if (!e.is_object() || !e.contains("path") || !e.contains("sha256")) {
+    if (rec.value("schema", "") == kSchemaAbsolute) ++absolute_records;
+    for (const auto& [what, e] : recorded_entries(rec)) {
+      if (!e.is_object() || !e.contains("path") || !e["path"].is_string() ||
+          !e.contains("sha256") || !e["sha256"].is_string()) {
         report.problems.push_back("record " + id + ": " + what + ": no path/sha256 recorded");
         continue;
       }
-      const fs::path path = e["path"].get<std::string>();
+      const std::string recorded = e["path"].get<std::string>();
       const std::string want = e["sha256"].get<std::string>();
-      ++report.hashes_checked;
-      if (!fs::exists(path)) {
-        report.problems.push_back("record " + id + ": " + what + " " + path.string() +
-                                  ": missing on disk");
+      const bool absolute = fs::path(recorded).is_absolute();
+      if (!absolute && escapes(recorded)) {
+        report.problems.push_back("record " + id + ": " + what + " " + recorded +
+                                  ": leaves the ledger's folder (a relative path with ..)");
         continue;
       }
-      const std::string now = hash_entry(path, &cache)["sha256"].get<std::string>();
-      if (now != want)
-        report.problems.push_back("record " + id + ": " + what + " " + path.string() +
-                                  ": sha256 differs (recorded " + want.substr(0, 12) + ".., now " +
-                                  now.substr(0, 12) + "..)");
+      const std::string where = "record " + id + ": " + what + " " + recorded;
+      const fs::path path = resolve_recorded_path(recorded, report.root);
+      const bool exists = fs::exists(path);
+      if (!exists && absolute && bundle && bundle->not_included.count(recorded) &&
+          bundle->not_included.at(recorded) == want) {
+        report.notes.push_back("not checked: " + where +
+                               ": outside the bundle and not on this machine (recorded sha256 " +
+                               want + ")");
+        continue;
+      }
+      ++report.hashes_checked;
+      if (absolute) {
+        ++report.absolute_paths;
+        if (first_absolute.empty()) first_absolute = what + " " + recorded;
+      }
+      if (!exists) {
+        report.problems.push_back(where + ": missing on disk");
+        continue;
+      }
+      const json now = hash_entry(path, report.root, &cache);
+      if (now["sha256"] == want) continue;
+      const auto files = e.contains("files") && e["files"].is_object() && now.contains("files")
+                             ? changed_files(e["files"], now["files"])
+                             : std::vector<std::string>{};
+      if (files.empty())
+        report.problems.push_back(where + ": sha256 differs (recorded " + short_sha(want) +
+                                  ", now " + short_sha(now["sha256"]) + ")");
+      for (const auto& f : files) report.problems.push_back(where + "/" + f);
     }
   }
+  if (absolute_records > 0)
+    report.notes.push_back(std::to_string(absolute_records) + " record(s) of " + kSchemaAbsolute +
+                           " (an older lethe) record absolute paths: those files were checked "
+                           "where the records say, not beside this ledger, so a copy of the "
+                           "folder is not what was verified; re-run the audit stage for a "
+                           "portable ledger");
+  else if (report.absolute_paths > 0)
+    report.notes.push_back(std::to_string(report.absolute_paths) +
+                           " path(s) outside the ledger's folder are recorded absolute (" +
+                           first_absolute + "): checked there; they do not travel with a copy");
   return report;
 }
 
-std::string certificate_text(const json& rec) {
+std::string certificate_text(const json& rec, const fs::path& root) {
   std::ostringstream out;
   out << "=== Unlearning certificate " << fmt(rec.value("request_id", json(nullptr))) << " ===\n";
   out << "time:        " << fmt(rec.value("time", json(nullptr))) << "\n";
   out << "subject:     " << fmt(rec.value("subject", json(nullptr))) << "\n";
   out << "method:      " << fmt(rec.value("method", json(nullptr))) << "\n";
-  auto hashed = [&](const std::string& label, const json& e) {
-    out << label << fmt(e.value("path", json(nullptr))) << "\n             sha256 "
+  if (!root.empty()) out << "paths:       relative to " << root.string() << "\n";
+  for (const auto& [what, e] : recorded_entries(rec)) {
+    if (!e.is_object()) continue;
+    const json path = e.value("path", json(nullptr));
+    const bool absolute = path.is_string() && fs::path(path.get<std::string>()).is_absolute();
+    const std::string label = what == "forget_set"   ? "forget set"
+                              : what == "base_model" ? "base model"
+                                                     : what;
+    out << label << ":" << std::string(label.size() < 12 ? 12 - label.size() : 1, ' ') << fmt(path)
+        << (absolute ? "  (absolute: not portable)" : "") << "\n             sha256 "
         << fmt(e.value("sha256", json(nullptr))) << "\n";
-  };
-  if (rec.contains("forget_set") && rec["forget_set"].is_object())
-    hashed("forget set:  ", rec["forget_set"]);
-  if (rec.contains("base_model") && rec["base_model"].is_object())
-    hashed("base model:  ", rec["base_model"]);
-  if (rec.contains("adapters") && rec["adapters"].is_object())
-    for (const auto& [name, e] : rec["adapters"].items())
-      if (e.is_object()) hashed("adapter " + name + ": ", e);
+  }
   out << "metrics (before -> after):\n";
   const json before = rec.value("metrics_before", json::object()),
              after = rec.value("metrics_after", json::object());

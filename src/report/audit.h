@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace lethe::report {
@@ -26,6 +27,7 @@ struct AuditRequest {
   std::filesystem::path forget_set;
   std::filesystem::path base_model;
   std::map<std::string, std::filesystem::path> adapters;  // e.g. finetuned, unlearned
+  std::map<std::string, std::filesystem::path> results;   // files the metrics were read from
   std::string method;
   nlohmann::json config = nlohmann::json::object();
   nlohmann::json metrics_before = nlohmann::json::object();  // forget_rouge_l, model_utility, ...
@@ -35,16 +37,31 @@ struct AuditRequest {
                                  // probe_accuracy, mia_auc
 };
 
-// sha256 by absolute path, shared by the records of one ledger write so that a base model named by
-// every record is hashed once (the files must not change while it is in use).
-using HashCache = std::map<std::string, std::string>;
+// Paths in a record (lethe.audit.v2) are relative to the ledger's folder ROOT when the file is
+// inside it, so a ledger and the files beside it can be moved or copied together and verified
+// there; a file outside ROOT (a shared base model) is recorded absolute and does not travel with a
+// copy. lethe.audit.v1 ledgers (older lethe) record every path absolute; they are still read and
+// verified.
+std::string recorded_path(const std::filesystem::path& path, const std::filesystem::path& root);
 
-// {"path", "kind": "file"|"folder", "sha256"} of a file (sha256_file) or folder (sha256_tree).
-nlohmann::json hash_entry(const std::filesystem::path& path, HashCache* cache = nullptr);
+// Where a recorded path lies for a ledger in ROOT.
+std::filesystem::path resolve_recorded_path(const std::string& recorded,
+                                            const std::filesystem::path& root);
 
-// The record for `request` (hashes computed now, verdict judged against `thresholds`).
+// Content hashes by absolute path, shared by the records of one ledger write so that a base model
+// named by every record is hashed once (the files must not change while it is in use).
+using HashCache = std::map<std::string, nlohmann::json>;
+
+// {"path" (recorded_path), "kind": "file"|"folder", "sha256", "files": {RELATIVE: sha256}
+// (folders)} of a file (sha256_file) or folder (sha256_tree); "files" lets verification name the
+// changed file.
+nlohmann::json hash_entry(const std::filesystem::path& path, const std::filesystem::path& root,
+                          HashCache* cache = nullptr);
+
+// The record for `request` (hashes computed now, paths recorded against ROOT, verdict judged
+// against `thresholds`).
 nlohmann::json make_audit_record(const AuditRequest& request, const AuditThresholds& thresholds,
-                                 HashCache* cache = nullptr);
+                                 const std::filesystem::path& root, HashCache* cache = nullptr);
 
 // Appends the record to LEDGER with "prev_record_sha256" = sha256 of the previous line; returns it.
 nlohmann::json append_audit_record(const std::filesystem::path& ledger, const AuditRequest& request,
@@ -53,21 +70,34 @@ nlohmann::json append_audit_record(const std::filesystem::path& ledger, const Au
 // Writes a whole ledger at once (core::write_file_atomic): one record per request, chained from a
 // first record with prev_record_sha256 = null. Returns the records. For a ledger that belongs to
 // one output (a run's RUN/audit.jsonl), where appending would duplicate records on a re-run.
+// ROOT is the folder the ledger will be read from (empty: LEDGER's own folder); a pipeline stage
+// writes it in a temporary folder that is renamed into ROOT afterwards.
 std::vector<nlohmann::json> write_audit_ledger(const std::filesystem::path& ledger,
                                                const std::vector<AuditRequest>& requests,
-                                               const AuditThresholds& thresholds);
+                                               const AuditThresholds& thresholds,
+                                               const std::filesystem::path& root = {});
+
+// The hashed entries of a record: {"forget_set", e}, {"base_model", e}, {"adapter NAME", e},
+// {"results NAME", e}.
+std::vector<std::pair<std::string, nlohmann::json>> recorded_entries(const nlohmann::json& record);
 
 struct VerifyReport {
+  std::filesystem::path root;  // the ledger's folder: relative paths were checked there
   size_t records = 0, hashes_checked = 0;
-  std::vector<std::string>
-      problems;  // "record REQ: base_model /x: sha256 differs (recorded ab12.., now cd34..)"
+  size_t absolute_paths = 0;  // entries recorded absolute: checked where they are, not portable
+  // "record REQ: adapter unlearned models/x/adapter_model.safetensors: sha256 differs (...)"
+  std::vector<std::string> problems;
+  std::vector<std::string> notes;  // what was not checked or does not travel with a copy, and why
   bool ok() const { return problems.empty(); }
 };
 
-// Re-hashes every recorded file/folder and checks the chain of prev_record_sha256.
+// Re-hashes every recorded file/folder (relative paths against the ledger's own folder) and checks
+// the chain of prev_record_sha256. In an exported bundle (audit_bundle.h) an absolute entry the
+// bundle left out and this machine lacks is a note, not a problem.
 VerifyReport verify_ledger(const std::filesystem::path& ledger);
 
-// A human-readable certificate of one record.
-std::string certificate_text(const nlohmann::json& record);
+// A human-readable certificate of one record; ROOT (the ledger's folder), when given, is named as
+// what relative paths are relative to.
+std::string certificate_text(const nlohmann::json& record, const std::filesystem::path& root = {});
 
 }  // namespace lethe::report

@@ -5,6 +5,7 @@ list(APPEND LETHE_SOURCES
   src/report/report_writer.cpp
   src/report/summary_table.cpp
   src/report/audit.cpp
+  src/report/audit_bundle.cpp
 )
 list(APPEND LETHE_CLI_SOURCES src/cli/cmd_report.cpp src/cli/cmd_audit.cpp)
 list(APPEND LETHE_COMMANDS report audit)

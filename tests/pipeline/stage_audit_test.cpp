@@ -191,10 +191,12 @@ TEST(PipelineAudit, OneRecordPerUnlearnedModelWithTheRunsNumbers) {
   const auto v = report::verify_ledger(ledger);
   EXPECT_TRUE(v.ok()) << (v.problems.empty() ? "" : v.problems[0]);
   EXPECT_EQ(v.records, 4u);
-  EXPECT_EQ(v.hashes_checked, 16u);
+  // Per record: forget set, base model, 2 adapters, eval/sweep/quantize/repr results; + relearn
+  // (2).
+  EXPECT_EQ(v.hashes_checked, 34u);
   std::string output;
   ASSERT_EQ(test::run_lethe("audit " + ledger.string() + " --verify", &output), 0) << output;
-  EXPECT_NE(output.find("verified: 4 records, 16 hashes"), std::string::npos) << output;
+  EXPECT_NE(output.find("verified: 4 records, 34 hashes"), std::string::npos) << output;
   EXPECT_NE(output.find("subject:     Ada Quill (t000), Bo Lind (t001)"), std::string::npos);
 
   // Changing an unlearned adapter afterwards is caught by --verify.
@@ -202,6 +204,34 @@ TEST(PipelineAudit, OneRecordPerUnlearnedModelWithTheRunsNumbers) {
                           "tampered");
   EXPECT_EQ(test::run_lethe("audit " + ledger.string() + " --verify", &output), 1) << output;
   EXPECT_NE(output.find("adapter unlearned"), std::string::npos) << output;
+  fs::remove_all(f.root);
+}
+
+TEST(PipelineAudit, PathsAreRelativeToTheRunSoAMovedRunVerifies) {
+  const FakeRun f = make_fake_run("pipeline_audit_move");
+  ASSERT_EQ(pipeline::stage_audit(f.ctx, "inputs-1", kModels, kAll).status, "done");
+  const json rec = core::read_jsonl(f.ctx.run_dir / "audit.jsonl")[1];
+  EXPECT_EQ(rec["forget_set"]["path"], "data/sf.jsonl");
+  EXPECT_EQ(rec["adapters"]["finetuned"]["path"], "models/finetuned_adapter");
+  EXPECT_EQ(rec["adapters"]["unlearned"]["path"], "models/unlearn_grad_ascent_heavy");
+  EXPECT_EQ(rec["results"]["eval_results"]["path"], "results/eval_results.json");
+  EXPECT_EQ(rec["results"]["relearn_results"]["path"],
+            "results/relearn_results_unlearn_grad_ascent_heavy.json");
+  EXPECT_TRUE(fs::path(rec["base_model"]["path"].get<std::string>()).is_absolute());
+
+  const fs::path moved = f.root / "moved_run";
+  fs::rename(f.ctx.run_dir, moved);
+  const auto v = report::verify_ledger(moved / "audit.jsonl");
+  EXPECT_TRUE(v.ok()) << (v.problems.empty() ? "" : v.problems[0]);
+  EXPECT_EQ(v.hashes_checked, 34u);
+  // A result file changed after the audit is caught like an adapter.
+  core::write_json(moved / "results" / "eval_results.json", {{"models", json::object()}});
+  const auto changed = report::verify_ledger(moved / "audit.jsonl");
+  ASSERT_EQ(changed.problems.size(), 4u);
+  EXPECT_NE(changed.problems[0].find("results eval_results results/eval_results.json: sha256 "
+                                     "differs"),
+            std::string::npos)
+      << changed.problems[0];
   fs::remove_all(f.root);
 }
 

@@ -68,11 +68,11 @@ TEST(Audit, UnmeasuredIsIncompleteNotPass) {
   AuditRequest r = request(dir, 0.1);
   r.metrics_after = json::object();
   r.robustness = json::object();
-  const json rec = make_audit_record(r, {});
+  const json rec = make_audit_record(r, {}, dir);
   EXPECT_EQ(rec["verdict"]["result"], "incomplete");
   AuditThresholds strict;
   strict.max_quant_recovery = 0.1;
-  EXPECT_EQ(make_audit_record(request(dir, 0.1), strict)["verdict"]["result"], "fail");
+  EXPECT_EQ(make_audit_record(request(dir, 0.1), strict, dir)["verdict"]["result"], "fail");
 }
 
 TEST(Audit, VerifyDetectsModifiedFilesAndTamperedRecords) {

@@ -1,4 +1,5 @@
 list(APPEND LETHE_TEST_SOURCES
   tests/report/report_test.cpp
   tests/report/audit_test.cpp
+  tests/report/audit_portable_test.cpp
 )
