@@ -133,5 +133,5 @@ echo "build-chroot.sh: building lethe in $root ($build_dir/)"
 in_chroot "cmake -S . -B $build_dir ${cmake_args[*]} >/dev/null && cmake --build $build_dir -j \$(nproc)"
 in_chroot "grep -m1 '^Torch_DIR' $build_dir/CMakeCache.txt; $build_dir/lethe --version"
 if [ "$run_tests" = 1 ]; then
-  in_chroot "ctest --test-dir $build_dir --output-on-failure ${ctest_args[*]:-}"
+  in_chroot "ctest --test-dir $build_dir --output-on-failure -j \$(nproc) ${ctest_args[*]:-}"
 fi
