@@ -107,7 +107,7 @@ TEST(DistributedWorker, DISABLED_Rank) {
   const char* objective = std::getenv("LETHE_DP_OBJECTIVE");
   ASSERT_TRUE(out && objective);
   const auto env = train::detect_dist_env();
-  train::ProcessGroup group(env, std::chrono::seconds(30));
+  train::ProcessGroup group(env, train::C10dBackend::gloo, std::chrono::seconds(30));
   auto m = test::finetuned_tiny();
   const auto [begin, end] = train::rank_slice(5, env.rank, env.world_size);
   const double weight = slice_gradient(m, objective, begin, end);
