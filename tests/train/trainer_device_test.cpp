@@ -13,6 +13,7 @@
 #include "expect_close.h"
 #include "model/causal_lm.h"
 #include "model/lora.h"
+#include "sweep_fixture.h"
 #include "train/trainer.h"
 
 namespace lethe {
@@ -29,24 +30,11 @@ model::CausalLM tiny_lora(torch::Device device) {
   return m;
 }
 
-// Random-token prompt/answer examples of varied lengths.
-std::vector<data::Example> examples(uint64_t seed, int n) {
-  data::SplitMix64 rng(seed);
-  std::vector<data::Example> out;
-  for (int i = 0; i < n; ++i) {
-    std::vector<int64_t> prompt(4 + rng.below(6)), answer(2 + rng.below(5));
-    for (auto& t : prompt) t = static_cast<int64_t>(rng.below(512));
-    for (auto& t : answer) t = static_cast<int64_t>(rng.below(512));
-    out.push_back(data::make_example(prompt, answer));
-  }
-  return out;
-}
-
 // Trains a fresh adapter on `device` and returns the per-step losses of metrics.jsonl.
 std::vector<double> train_losses(torch::Device device, const std::string& objective,
                                   const fs::path& dir) {
   auto m = tiny_lora(device);
-  train::TrainData data{examples(21, 8), examples(22, 8), {}, 0};
+  train::TrainData data{test::token_examples(21, 8), test::token_examples(22, 8), {}, 0};
   train::TrainOptions options;
   options.objective = objective;
   if (objective == "npo") options.objective_params = {{"beta", 0.5}};
