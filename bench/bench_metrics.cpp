@@ -11,6 +11,7 @@
 #include "eval/ks_test.h"
 #include "eval/porter_stemmer.h"
 #include "eval/rouge.h"
+#include "lethe_source_dir.h"
 
 namespace {
 

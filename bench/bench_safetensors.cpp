@@ -10,6 +10,7 @@
 
 #include "io/checkpoint.h"
 #include "io/safetensors.h"
+#include "lethe_source_dir.h"
 
 namespace fs = std::filesystem;
 

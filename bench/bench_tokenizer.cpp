@@ -12,6 +12,7 @@
 #include "core/json_io.h"
 #include "text/bpe_trainer.h"
 #include "text/tokenizer.h"
+#include "lethe_source_dir.h"
 
 namespace fs = std::filesystem;
 using lethe::text::Tokenizer;

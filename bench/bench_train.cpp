@@ -29,6 +29,7 @@
 #include "model/causal_lm.h"
 #include "model/lora.h"
 #include "train/adamw.h"
+#include "lethe_source_dir.h"
 
 namespace {
 

@@ -13,6 +13,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "lethe_source_dir.h"
 
 namespace lethe::test {
 

@@ -9,6 +9,7 @@
 #include "core/progress.h"
 #include "datagen/llm_stages.h"
 #include "datagen/text_match.h"
+#include "lethe_source_dir.h"
 
 namespace lethe::datagen::llm {
 

@@ -15,6 +15,7 @@
 #include "pipeline/run_config.h"
 #include "pipeline/stages.h"
 #include "train/config_file.h"
+#include "lethe_source_dir.h"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;

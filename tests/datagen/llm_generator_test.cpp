@@ -15,6 +15,7 @@
 #include "datagen/offline_generator.h"
 #include "datagen/quality_checks.h"
 #include "expect_close.h"
+#include "lethe_source_dir.h"
 
 namespace lethe::datagen {
 namespace {

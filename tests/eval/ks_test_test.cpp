@@ -11,6 +11,7 @@
 #include "core/json_io.h"
 #include "eval/kolmogorov.h"
 #include "expect_close.h"
+#include "lethe_source_dir.h"
 
 namespace lethe {
 

@@ -9,6 +9,7 @@
 #include "core/json_io.h"
 #include "eval/porter_stemmer.h"
 #include "expect_close.h"
+#include "lethe_source_dir.h"
 
 namespace lethe {
 

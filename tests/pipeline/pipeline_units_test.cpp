@@ -12,6 +12,7 @@
 #include "pipeline/stage.h"
 #include "report/summary_table.h"
 #include "train/config_file.h"
+#include "lethe_source_dir.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;

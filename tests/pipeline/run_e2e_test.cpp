@@ -8,6 +8,7 @@
 #include "expect_close.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/run_config.h"
+#include "lethe_source_dir.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
