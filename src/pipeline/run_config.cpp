@@ -122,7 +122,9 @@ class Checker {
                     (hi_open ? v.get<double>() < hi : v.get<double>() <= hi);
     if (!ok) {
       std::string range;
-      auto text = [](double x) { return json(x).dump(); };
+      auto text = [](double x) {  // 0 and 1, not 0.0 and 1.0
+        return std::floor(x) == x ? std::to_string(static_cast<int64_t>(x)) : json(x).dump();
+      };
       if (std::isfinite(lo)) range += (lo_open ? " > " : " >= ") + text(lo);
       if (std::isfinite(hi))
         range += (range.empty() ? " " : " and ") + std::string(hi_open ? "< " : "<= ") + text(hi);
