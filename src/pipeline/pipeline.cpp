@@ -87,21 +87,22 @@ static std::string hashes(std::initializer_list<const StageOutcome*> stages) {
 
 RunSummary run_pipeline(const RunOptions& options) {
   const auto start = std::chrono::steady_clock::now();
-  json config = resolve_run_config(options.config_file, options.quick);
+  // The whole config is resolved and checked before anything is written or any stage runs.
+  ConfigOrigin origin;
+  json config = resolve_run_config(options.config_file, options.quick, &origin);
   if (options.model) config["model"] = *options.model;
   if (config["device"] == "auto") config["device"] = torch::cuda::is_available() ? "cuda" : "cpu";
+  // The shipped base model is named relative to the repository (models/lethe-base): found from any
+  // working directory through the source tree lethe was built from.
+  const std::string named = config["model"].get<std::string>();
+  if (fs::path(named).is_relative() && !fs::exists(named) &&
+      fs::exists(fs::path(LETHE_SOURCE_DIR) / named / "config.json"))
+    config["model"] = (fs::path(LETHE_SOURCE_DIR) / named).string();
 
   RunContext ctx;
   ctx.run_dir = options.out;
-  ctx.config = config;
-  ctx.model = config["model"].get<std::string>();
-  // The shipped base model is named relative to the repository (models/lethe-base): found from any
-  // working directory through the source tree lethe was built from.
-  if (fs::path(ctx.model).is_relative() && !fs::exists(ctx.model) &&
-      fs::exists(fs::path(LETHE_SOURCE_DIR) / ctx.model / "config.json")) {
-    ctx.model = (fs::path(LETHE_SOURCE_DIR) / ctx.model).string();
-    config["model"] = ctx.model;
-  }
+  ctx.config = parse_run_config(config, origin);
+  ctx.model = ctx.config.model;
   const std::string hint =
       "; build lethe's base model with `lethe pretrain --config configs/pretrain_lethe_base.yaml`, "
       "or set model: in the config (or --model)";
@@ -116,7 +117,7 @@ RunSummary run_pipeline(const RunOptions& options) {
   ctx.model_sha256 = model_fingerprint(ctx.model);
   fs::create_directories(ctx.run_dir);
   train::write_config_file(ctx.run_dir / "config.yaml", config);
-  core::seed_everything(config["seed"].get<uint64_t>());
+  core::seed_everything(ctx.config.seed);
 
   RunSummary summary;
   summary.run_dir = ctx.run_dir;

@@ -31,7 +31,8 @@ if("src/datagen/generate.cpp" IN_LIST LETHE_SOURCES AND "src/train/finetune.cpp"
     list(APPEND LETHE_SOURCES src/pipeline/stage_audit.cpp)
     list(APPEND LETHE_PIPELINE_DEFS LETHE_PIPELINE_HAS_AUDIT=1)
   endif()
-  set_source_files_properties(src/pipeline/pipeline.cpp PROPERTIES
+  # run_config.cpp checks unlearn methods and quantization schemes when their areas are built.
+  set_source_files_properties(src/pipeline/pipeline.cpp src/pipeline/run_config.cpp PROPERTIES
     COMPILE_DEFINITIONS "${LETHE_PIPELINE_DEFS}")
   list(APPEND LETHE_CLI_SOURCES src/cli/cmd_run.cpp)
   list(APPEND LETHE_COMMANDS run)

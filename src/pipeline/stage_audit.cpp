@@ -134,12 +134,12 @@ json robustness(const json& eval, const json& quantize, const json& relearn, con
 }
 
 // The method's settings: the unlearn section's common keys, then what the sweep recorded for it.
-json method_config(const json& config, const json& sweep, const std::string& model,
+json method_config(const RunConfig& config, const json& sweep, const std::string& model,
                    std::string* method) {
-  json out = config["unlearn"];
+  json out = config.document.at("unlearn");
   out.erase("methods");
   out.erase("intensities");
-  out["seed"] = config["seed"];
+  out["seed"] = config.document.at("seed");
   const json* entry = nullptr;
   if (const json* configs = at(sweep, {"configs"}); configs && configs->is_array())
     for (const auto& c : *configs)
@@ -148,46 +148,19 @@ json method_config(const json& config, const json& sweep, const std::string& mod
     for (const char* k : {"method", "intensity", "epochs", "learning_rate", "params"})
       if (entry->contains(k)) out[k] = (*entry)[k];
   } else {  // no sweep record: the run config names it
-    for (auto m = config["unlearn"]["methods"].begin(); m != config["unlearn"]["methods"].end();
-         ++m)
-      for (auto i = config["unlearn"]["intensities"].begin();
-           i != config["unlearn"]["intensities"].end(); ++i)
-        if (model == "unlearn_" + m.key() + "_" + i.key()) {
-          out["method"] = m.key();
-          out["intensity"] = i.key();
-          out["epochs"] = i.value();
-          out["params"] = m.value();
+    for (const auto& m : config.unlearn.methods)
+      for (const auto& [label, epochs] : config.unlearn.intensities)
+        if (model == "unlearn_" + m.name + "_" + label) {
+          out["method"] = m.name;
+          out["intensity"] = label;
+          out["epochs"] = epochs;
+          out["params"] = config.document.at("unlearn").at("methods").at(m.name);
         }
   }
   LETHE_CHECK(out.contains("method"), "audit: ", model,
               " is neither in sweep_results.json nor a method x intensity of the config");
   *method = out["method"].get<std::string>();
   return out;
-}
-
-// Thresholds from the run config's optional `audit:` section (null disables a check).
-report::AuditThresholds thresholds_from(const json& config) {
-  report::AuditThresholds t;
-  if (!config.contains("audit") || config["audit"].is_null()) return t;
-  const json& a = config["audit"];
-  LETHE_CHECK(a.is_object(), "config audit: must be a mapping of thresholds");
-  const std::map<std::string, std::optional<double>*> slots = {
-      {"max_forget_rouge_l", &t.max_forget_rouge_l},
-      {"min_utility_ratio", &t.min_utility_ratio},
-      {"max_quant_recovery", &t.max_quant_recovery},
-      {"max_relearn_recovery", &t.max_relearn_recovery},
-      {"max_probe_accuracy", &t.max_probe_accuracy},
-      {"max_mia_auc_distance", &t.max_mia_auc_distance}};
-  for (auto it = a.begin(); it != a.end(); ++it) {
-    const auto slot = slots.find(it.key());
-    LETHE_CHECK(slot != slots.end(), "config audit: unknown key '", it.key(),
-                "' (valid: max_forget_rouge_l min_utility_ratio max_quant_recovery "
-                "max_relearn_recovery max_probe_accuracy max_mia_auc_distance)");
-    LETHE_CHECK(it.value().is_number() || it.value().is_null(), "config audit.", it.key(),
-                " must be a number or null");
-    *slot->second = it.value().is_null() ? std::nullopt : std::optional<double>(it.value());
-  }
-  return t;
 }
 
 json thresholds_json(const report::AuditThresholds& t) {
@@ -205,7 +178,7 @@ json thresholds_json(const report::AuditThresholds& t) {
 StageOutcome stage_audit(const RunContext& ctx, const std::string& inputs_sha,
                          const std::vector<std::string>& unlearned,
                          const std::vector<std::string>& measured) {
-  const report::AuditThresholds thresholds = thresholds_from(ctx.config);
+  const report::AuditThresholds& thresholds = ctx.config.audit;  // checked by run_config
   StageSpec spec{"audit",
                  {"audit.jsonl"},
                  {{"inputs", inputs_sha},

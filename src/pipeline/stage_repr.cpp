@@ -11,15 +11,14 @@ namespace lethe::pipeline {
 
 StageOutcome stage_repr(const RunContext& ctx, const std::string& inputs_sha,
                         const std::vector<std::string>& unlearned) {
-  json section = ctx.config["repr"];
-  const auto selected = select_models(section.value("models", json("all")), unlearned, ctx.config);
-  section.erase("models");
-  std::vector<std::string> layers = {"last", "middle", "all"};
-  if (section.contains("layers")) layers = section["layers"].get<std::vector<std::string>>();
+  const ReprSection& r = ctx.config.repr;
+  const auto selected = select_models(r.models, unlearned, ctx.config.unlearn);
+  json key = ctx.config.document.at("repr");
+  key.erase("models");  // the selected names are in the key instead
   StageSpec spec{"repr",
                  {"results/repr_results.json"},
-                 {{"inputs", inputs_sha}, {"repr", section}, {"models", selected}}};
-  for (const auto& l : layers)
+                 {{"inputs", inputs_sha}, {"repr", key}, {"models", selected}}};
+  for (const auto& l : r.layers)
     if (l != "all") spec.outputs.push_back("results/repr_results_" + l + ".json");
   return run_stage(ctx.run_dir, spec, [&](const fs::path& tmp) {
     analysis::ReprConfig config;
@@ -31,22 +30,14 @@ StageOutcome stage_repr(const RunContext& ctx, const std::string& inputs_sha,
     }
     config.data = (ctx.run_dir / "data").string();
     config.out = (tmp / "results" / "repr_results.json").string();
-    config.layers = layers;
-    config.dtype = ctx.config["dtype"];
-    config.device = ctx.config["device"];
-    for (auto it = section.begin(); it != section.end(); ++it) {
-      const auto& k = it.key();
-      if (k == "limit")
-        config.limit = it.value();
-      else if (k == "batch_size")
-        config.batch_size = it.value();
-      else
-        LETHE_CHECK(k == "layers", "config repr: unknown key '", k,
-                    "' (valid: layers limit batch_size models)");
-    }
+    config.layers = r.layers;
+    config.dtype = ctx.config.dtype;
+    config.device = ctx.config.device;
+    config.limit = r.limit;
+    config.batch_size = r.batch_size;
     fs::create_directories(tmp / "results");
     analysis::run_repr(config);
-    return std::to_string(selected.size()) + " models, layers " + json(layers).dump();
+    return std::to_string(selected.size()) + " models, layers " + json(r.layers).dump();
   });
 }
 

@@ -7,13 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "pipeline/run_config.h"
 #include "pipeline/stage.h"
 
 namespace lethe::pipeline {
 
 struct RunContext {
   std::filesystem::path run_dir;
-  nlohmann::json config;     // resolved (run_config.h)
+  RunConfig config;          // resolved and validated (run_config.h)
   std::string model;         // config.model
   std::string model_sha256;  // fingerprint of the base model folder
 };
@@ -33,8 +34,6 @@ StageOutcome stage_finetune(const RunContext& ctx, const std::string& data_sha, 
 // sweep_results.json. Returns the outcome; `models` gets the unlearned model names in order.
 StageOutcome stage_unlearn(const RunContext& ctx, const std::string& inputs_sha,
                            std::vector<std::string>* models);
-// Names the unlearn stage will produce (method x intensity, config order).
-std::vector<std::string> unlearn_model_names(const nlohmann::json& config);
 
 // results/eval_results.json (base, fine-tuned, every unlearned model, retain-only) and
 // results/retain_compare_results.json (correlated vs other retain per model).
@@ -64,12 +63,6 @@ StageOutcome stage_plots(const RunContext& ctx, const std::string& inputs_sha);
 StageOutcome stage_audit(const RunContext& ctx, const std::string& inputs_sha,
                          const std::vector<std::string>& unlearned,
                          const std::vector<std::string>& measured);
-
-// Models selected by a stage's "models" key: "heavy" (every method's heaviest intensity), "all",
-// or a list of names.
-std::vector<std::string> select_models(const nlohmann::json& selector,
-                                       const std::vector<std::string>& unlearned,
-                                       const nlohmann::json& config);
 
 // Folder of a model of the run: "finetuned" -> models/finetuned_adapter, ...
 std::filesystem::path model_dir(const RunContext& ctx, const std::string& name);

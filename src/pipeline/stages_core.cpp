@@ -38,73 +38,28 @@ fs::path model_dir(const RunContext& ctx, const std::string& name) {
   return ctx.run_dir / "models" / name;
 }
 
-std::vector<std::string> unlearn_model_names(const json& config) {
-  std::vector<std::pair<int64_t, std::string>> labels;
-  for (auto it = config["unlearn"]["intensities"].begin();
-       it != config["unlearn"]["intensities"].end(); ++it)
-    labels.emplace_back(it.value().get<int64_t>(), it.key());
-  std::sort(labels.begin(), labels.end());
-  std::vector<std::string> names;
-  for (auto it = config["unlearn"]["methods"].begin(); it != config["unlearn"]["methods"].end();
-       ++it)
-    for (const auto& l : labels) names.push_back("unlearn_" + it.key() + "_" + l.second);
-  return names;
-}
-
-std::vector<std::string> select_models(const json& selector,
-                                       const std::vector<std::string>& unlearned,
-                                       const json& config) {
-  if (selector.is_array()) {
-    std::vector<std::string> out;
-    for (const auto& n : selector) {
-      const auto name = n.get<std::string>();
-      LETHE_CHECK(std::find(unlearned.begin(), unlearned.end(), name) != unlearned.end(),
-                  "models: '", name, "' is not an unlearned model of this run");
-      out.push_back(name);
-    }
-    return out;
-  }
-  const std::string mode = selector.is_string() ? selector.get<std::string>() : "heavy";
-  if (mode == "all") return unlearned;
-  LETHE_CHECK(mode == "heavy", "models: expected \"heavy\", \"all\" or a list, got '", mode, "'");
-  int64_t most = 0;
-  std::string heaviest;
-  for (auto it = config["unlearn"]["intensities"].begin();
-       it != config["unlearn"]["intensities"].end(); ++it)
-    if (it.value().get<int64_t>() > most) most = it.value().get<int64_t>(), heaviest = it.key();
-  std::vector<std::string> out;
-  const std::string suffix = "_" + heaviest;
-  for (const auto& n : unlearned)
-    if (n.size() > suffix.size() && n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0)
-      out.push_back(n);
-  return out;
-}
-
 StageOutcome stage_data(const RunContext& ctx) {
-  const json& section = ctx.config["data"];
-  StageSpec spec{"data", {"data"}, {{"seed", ctx.config["seed"]}, {"data", section}}};
+  const DataSection& d = ctx.config.data;
+  StageSpec spec{
+      "data",
+      {"data"},
+      {{"seed", ctx.config.document.at("seed")}, {"data", ctx.config.document.at("data")}}};
   return run_stage(ctx.run_dir, spec, [&](const fs::path& tmp) {
     datagen::GenerateOptions o;
     o.out_dir = (tmp / "data").string();
-    o.seed = ctx.config["seed"].get<uint64_t>();
-    const std::map<std::string, int*> ints = {{"targets", &o.targets},
-                                              {"background", &o.background},
-                                              {"holdout", &o.holdout},
-                                              {"sf_per_target", &o.sf_per_target},
-                                              {"correlated_per_target", &o.correlated_per_target},
-                                              {"other_per_target", &o.other_per_target},
-                                              {"world_person_qa", &o.world_person_qa},
-                                              {"world_country_qa", &o.world_country_qa},
-                                              {"perturbed", &o.perturbed},
-                                              {"paraphrased_questions", &o.paraphrased_questions},
-                                              {"corpus_phrasings", &o.corpus_phrasings},
-                                              {"corpus_prose", &o.corpus_prose}};
-    for (auto it = section.begin(); it != section.end(); ++it) {
-      auto found = ints.find(it.key());
-      LETHE_CHECK(found != ints.end(), "config data: unknown key '", it.key(), "'");
-      LETHE_CHECK(it.value().is_number_integer(), "config data.", it.key(), " must be an integer");
-      *found->second = it.value().get<int>();
-    }
+    o.seed = ctx.config.seed;
+    o.targets = d.targets;
+    o.background = d.background;
+    o.holdout = d.holdout;
+    o.sf_per_target = d.sf_per_target;
+    o.correlated_per_target = d.correlated_per_target;
+    o.other_per_target = d.other_per_target;
+    o.world_person_qa = d.world_person_qa;
+    o.world_country_qa = d.world_country_qa;
+    o.perturbed = d.perturbed;
+    o.paraphrased_questions = d.paraphrased_questions;
+    o.corpus_phrasings = d.corpus_phrasings;
+    o.corpus_prose = d.corpus_prose;
     o.check = true;
     const auto result = datagen::generate_dataset(o);
     LETHE_CHECK(!result.report || result.report->passed(), "data: the quality checks failed (see ",
@@ -121,30 +76,27 @@ StageOutcome stage_data(const RunContext& ctx) {
 StageOutcome stage_finetune(const RunContext& ctx, const std::string& data_sha, bool retain_only) {
   const std::string name = retain_only ? "retain_only" : "finetune";
   const std::string rel = retain_only ? "models/retain_only_adapter" : "models/finetuned_adapter";
-  json section = ctx.config["finetune"];
-  if (retain_only) section = merge_config(section, ctx.config["retain_only"]);
+  const json& document = ctx.config.document;
+  json section = document.at("finetune");
+  if (retain_only) section = merge_config(section, document.at("retain_only"));
   StageSpec spec{name,
                  {rel},
                  {{"model", ctx.model_sha256},
                   {"data", data_sha},
-                  {"seed", ctx.config["seed"]},
-                  {"dtype", ctx.config["dtype"]},
-                  {"max_length", ctx.config["max_length"]},
+                  {"seed", document.at("seed")},
+                  {"dtype", document.at("dtype")},
+                  {"max_length", document.at("max_length")},
                   {"finetune", section}}};
   return run_stage(ctx.run_dir, spec, [&](const fs::path& tmp) {
-    json j = section;
-    j["model"] = ctx.model;
-    j["data"] = {(ctx.run_dir / "data" / "sf.jsonl").string(),
-                 (ctx.run_dir / "data" / "sr.jsonl").string()};
-    j["out"] = (tmp / rel).string();
-    j["retain_only"] = retain_only;
-    j["dtype"] = ctx.config["dtype"];
-    j["device"] = ctx.config["device"];
-    j["max_length"] = ctx.config["max_length"];
-    if (!j.contains("seed")) j["seed"] = ctx.config["seed"];
-    train::FinetuneConfig config;
-    config.train.label = name;
-    train::finetune_config_from_json(j, config, "config " + name);
+    train::FinetuneConfig config = retain_only ? ctx.config.retain_only : ctx.config.finetune;
+    config.model = ctx.model;
+    config.data = {(ctx.run_dir / "data" / "sf.jsonl").string(),
+                   (ctx.run_dir / "data" / "sr.jsonl").string()};
+    config.out = (tmp / rel).string();
+    config.retain_only = retain_only;
+    config.dtype = ctx.config.dtype;
+    config.device = ctx.config.device;
+    config.max_length = ctx.config.max_length;
     config.train.label = name;
     const auto result = train::run_finetune(config, false);
     char buf[96];
@@ -175,10 +127,10 @@ StageOutcome stage_eval(const RunContext& ctx, const std::string& inputs_sha,
                  {"results/eval_results.json", "results/retain_compare_results.json"},
                  {{"inputs", inputs_sha},
                   {"models", unlearned},
-                  {"eval", ctx.config["eval"]},
-                  {"max_length", ctx.config["max_length"]}}};
+                  {"eval", ctx.config.document.at("eval")},
+                  {"max_length", ctx.config.document.at("max_length")}}};
   return run_stage(ctx.run_dir, spec, [&](const fs::path& tmp) {
-    const json& section = ctx.config["eval"];
+    const EvalSection& e = ctx.config.eval;
     eval::EvalRunConfig config;
     config.model = ctx.model;
     config.adapters.push_back(model_dir(ctx, "finetuned").string());
@@ -190,26 +142,14 @@ StageOutcome stage_eval(const RunContext& ctx, const std::string& inputs_sha,
     config.retain_model = model_dir(ctx, "retain_only").string();
     config.data = (ctx.run_dir / "data").string();
     config.out = (tmp / "results" / "eval_results.json").string();
-    config.dtype = ctx.config["dtype"];
-    config.device = ctx.config["device"];
-    for (auto it = section.begin(); it != section.end(); ++it) {
-      const auto& k = it.key();
-      if (k == "max_new_tokens")
-        config.options.max_new_tokens = it.value();
-      else if (k == "batch_size")
-        config.options.batch_size = it.value();
-      else if (k == "limit")
-        config.options.limit = it.value();
-      else if (k == "min_k")
-        config.options.min_k = it.value();
-      else if (k == "metrics")
-        config.options.metrics = it.value().get<std::vector<std::string>>();
-      else if (k == "icu")
-        config.icu = it.value();
-      else
-        LETHE_FAIL("config eval: unknown key '", k,
-                   "' (valid: max_new_tokens batch_size limit min_k metrics icu)");
-    }
+    config.dtype = ctx.config.dtype;
+    config.device = ctx.config.device;
+    config.options.max_new_tokens = e.max_new_tokens;
+    config.options.batch_size = e.batch_size;
+    config.options.limit = e.limit;
+    config.options.min_k = e.min_k;
+    config.options.metrics = e.metrics;
+    config.icu = e.icu;
     const json results = eval::run_evaluation(config);
     core::write_json(tmp / "results" / "retain_compare_results.json", retain_compare(results));
     return std::to_string(results["models"].size()) + " models evaluated";

@@ -36,26 +36,40 @@ json scalar_to_json(const YAML::Node& node) {
 constexpr int kMaxDepth = 64;
 constexpr int64_t kMaxNodes = 100'000;
 
-json node_to_json(const YAML::Node& node, const std::string& file, int depth, int64_t* nodes) {
+// `path` is the node's dotted key path ("" for the root).
+json node_to_json(const YAML::Node& node, const std::string& file, const std::string& path,
+                  int depth, int64_t* nodes, KeyLines* lines) {
   const auto where = [&](const YAML::Node& n) {
     return file + ":" + std::to_string(n.Mark().line + 1);
   };
   LETHE_CHECK(depth <= kMaxDepth, where(node), ": nested more than ", kMaxDepth, " levels deep");
   LETHE_CHECK(++*nodes <= kMaxNodes, file, ": more than ", kMaxNodes,
               " values (aliases expanding without end?)");
+  const auto child = [&](const std::string& key) { return path.empty() ? key : path + "." + key; };
   switch (node.Type()) {
     case YAML::NodeType::Map: {
       json object = json::object();
+      std::map<std::string, int> first_line;
       for (const auto& item : node) {
         LETHE_CHECK(item.first.IsScalar(), where(item.first),
                     ": a key must be a plain string, not a list or mapping");
-        object[item.first.Scalar()] = node_to_json(item.second, file, depth + 1, nodes);
+        const std::string& key = item.first.Scalar();
+        const int line = item.first.Mark().line + 1;
+        const auto [seen, fresh] = first_line.emplace(key, line);
+        LETHE_CHECK(fresh, where(item.first), ": ", child(key),
+                    ": duplicate key (first given at line ", seen->second, ")");
+        if (lines) (*lines)[child(key)] = line;
+        object[key] = node_to_json(item.second, file, child(key), depth + 1, nodes, lines);
       }
       return object;
     }
     case YAML::NodeType::Sequence: {
       json array = json::array();
-      for (const auto& item : node) array.push_back(node_to_json(item, file, depth + 1, nodes));
+      for (const auto& item : node) {
+        const std::string key = child(std::to_string(array.size()));
+        if (lines) (*lines)[key] = item.Mark().line + 1;
+        array.push_back(node_to_json(item, file, key, depth + 1, nodes, lines));
+      }
       return array;
     }
     case YAML::NodeType::Scalar:
@@ -95,7 +109,7 @@ void emit(YAML::Emitter& out, const json& value) {
 
 }  // namespace
 
-json read_config_file(const std::filesystem::path& path) {
+json read_config_file(const std::filesystem::path& path, KeyLines* lines) {
   // Line breaks as YAML defines them: CRLF, or a lone CR, is one break. yaml-cpp kept a lone CR
   // inside a plain scalar ("cpu\r \r" read back as "cpu\r": a fuzz finding), so normalise first.
   std::string text = core::read_file(path);
@@ -134,7 +148,8 @@ json read_config_file(const std::filesystem::path& path) {
   }
   LETHE_CHECK(root.IsMap(), path.string(), ": a config file must be a mapping of option: value");
   int64_t nodes = 0;
-  return node_to_json(root, path.string(), 0, &nodes);
+  if (lines) lines->clear();
+  return node_to_json(root, path.string(), "", 0, &nodes, lines);
 }
 
 std::string to_yaml(const json& value) {

@@ -12,6 +12,7 @@
 #include "core/sha256.h"
 #include "expect_close.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/run_config.h"
 #include "pipeline/stages.h"
 #include "report/audit.h"
 
@@ -20,6 +21,12 @@ using nlohmann::json;
 using namespace lethe;
 
 namespace {
+
+// The default profile with `overrides` merged over it, parsed as `lethe run` does.
+pipeline::RunConfig run_config(const json& overrides) {
+  return pipeline::parse_run_config(
+      pipeline::merge_config(pipeline::default_run_config(), overrides), pipeline::ConfigOrigin{});
+}
 
 const std::vector<std::string> kModels = {"unlearn_grad_ascent_light", "unlearn_grad_ascent_heavy",
                                           "unlearn_npo_light", "unlearn_npo_heavy"};
@@ -113,12 +120,13 @@ FakeRun make_fake_run(const std::string& tag) {
   f.ctx.run_dir = run;
   f.ctx.model = (f.root / "base").string();
   f.ctx.model_sha256 = "fingerprint";
-  f.ctx.config = {{"seed", 7},
+  f.ctx.config =
+      run_config({{"seed", 7},
                   {"unlearn",
                    {{"learning_rate", 1e-3},
                     {"batch_size", 8},
                     {"intensities", {{"light", 1}, {"heavy", 4}}},
-                    {"methods", {{"grad_ascent", json::object()}, {"npo", {{"beta", 0.1}}}}}}}};
+                    {"methods", {{"grad_ascent", json::object()}, {"npo", {{"beta", 0.1}}}}}}}});
   return f;
 }
 
@@ -258,18 +266,21 @@ TEST(PipelineAudit, RerunsReuseOrRewriteTheLedgerNeverAppend) {
 
   // The config's audit: thresholds are part of the stage key and the verdict.
   pipeline::RunContext strict = f.ctx;
-  strict.config["audit"] = {{"max_forget_rouge_l", 0.08}, {"max_quant_recovery", nullptr}};
+  strict.config.audit =
+      run_config({{"audit", {{"max_forget_rouge_l", 0.08}, {"max_quant_recovery", nullptr}}}})
+          .audit;
   EXPECT_EQ(pipeline::stage_audit(strict, "inputs-2", kModels, {"relearn", "repr"}).detail,
             "4 records: 1 pass 3 fail");
   records = core::read_jsonl(ledger);
   ASSERT_EQ(records.size(), 4u);
   EXPECT_EQ(records[3]["verdict"]["result"], "pass");  // forget 0.05 <= 0.08
-  strict.config["audit"] = {{"max_forget_rouge", 0.1}};
+  // An unknown audit key is an error of the run config, before any stage runs.
   try {
-    pipeline::stage_audit(strict, "inputs-3", kModels, kAll);
+    run_config({{"audit", {{"max_forget_rouge", 0.1}}}});
     ADD_FAILURE() << "an unknown audit key must throw";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("'max_forget_rouge'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("audit.max_forget_rouge: unknown key"), std::string::npos)
+        << e.what();
   }
   EXPECT_EQ(core::read_jsonl(ledger).size(), 4u);  // a failed stage leaves the ledger as it was
   fs::remove_all(f.root);
