@@ -25,24 +25,23 @@
 namespace lethe::test {
 namespace fs = std::filesystem;
 
-ChildResult run_lethe_child(const std::vector<std::string>& args, double kill_after_s,
-                            const ChildLimits& limits) {
-  ChildResult result;
+LetheChild::LetheChild(const std::vector<std::string>& args, const ChildLimits& limits) {
   char log_template[] = "/tmp/lethe_child_XXXXXX";
   const int log_fd = ::mkstemp(log_template);
   if (log_fd < 0) {
     ADD_FAILURE() << "mkstemp: " << std::strerror(errno);
-    return result;
+    return;
   }
+  log_path_ = log_template;
   std::vector<std::string> argv_strings = {LETHE_BINARY};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& s : argv_strings) argv.push_back(s.data());
   argv.push_back(nullptr);
 
-  const auto start = std::chrono::steady_clock::now();
-  const pid_t pid = ::fork();
-  if (pid == 0) {
+  start_ = std::chrono::steady_clock::now();
+  pid_ = ::fork();
+  if (pid_ == 0) {
     // Child: only async-signal-safe calls until exec.
     ::dup2(log_fd, 1);
     ::dup2(log_fd, 2);
@@ -62,36 +61,60 @@ ChildResult run_lethe_child(const std::vector<std::string>& args, double kill_af
     ::_exit(127);
   }
   ::close(log_fd);
-  if (pid < 0) {
-    ADD_FAILURE() << "fork: " << std::strerror(errno);
-    return result;
+  if (pid_ < 0) ADD_FAILURE() << "fork: " << std::strerror(errno);
+}
+
+LetheChild::~LetheChild() {
+  if (pid_ > 0 && !reaped_) {
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
   }
-  int status = 0;
-  for (;;) {
-    const pid_t done = ::waitpid(pid, &status, WNOHANG);
-    if (done == pid) break;
+  if (!log_path_.empty()) ::unlink(log_path_.c_str());
+}
+
+bool LetheChild::running() {
+  if (pid_ <= 0 || reaped_) return false;
+  if (::waitpid(pid_, &status_, WNOHANG) == pid_) reaped_ = true;
+  return !reaped_;
+}
+
+void LetheChild::kill() {
+  if (running()) {
+    ::kill(pid_, SIGKILL);
+    killed_ = true;
+  }
+}
+
+ChildResult LetheChild::wait(double kill_after_s) {
+  ChildResult result;
+  if (pid_ <= 0) return result;
+  while (running()) {
     const double elapsed =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (kill_after_s >= 0 && elapsed >= kill_after_s && !result.killed) {
-      ::kill(pid, SIGKILL);
-      result.killed = true;
-    }
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    if (kill_after_s >= 0 && elapsed >= kill_after_s && !killed_) kill();
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (WIFEXITED(status)) {
-    result.exit_code = WEXITSTATUS(status);
+  result.killed = killed_;
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  if (WIFEXITED(status_)) {
+    result.exit_code = WEXITSTATUS(status_);
     result.killed = false;  // it finished before the signal landed
-  } else if (WIFSIGNALED(status)) {
-    result.signal = WTERMSIG(status);
+  } else if (WIFSIGNALED(status_)) {
+    result.signal = WTERMSIG(status_);
     result.killed = result.killed && result.signal == SIGKILL;
   }
-  std::ifstream log(log_template);
+  std::ifstream log(log_path_);
   std::ostringstream text;
   text << log.rdbuf();
   result.output = text.str();
-  ::unlink(log_template);
   return result;
+}
+
+ChildResult run_lethe_child(const std::vector<std::string>& args, double kill_after_s,
+                            const ChildLimits& limits) {
+  LetheChild child(args, limits);
+  return child.wait(kill_after_s);
 }
 
 ScopedFileSizeLimit::ScopedFileSizeLimit(long long bytes) {

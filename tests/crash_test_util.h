@@ -5,6 +5,7 @@
 #pragma once
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,31 @@ struct ChildResult {
 struct ChildLimits {
   long long file_size_bytes = -1;  // RLIMIT_FSIZE (writes past it fail with EFBIG); -1: none
   bool drop_dac_override = false;  // root loses the right to ignore file permissions
+};
+
+// `lethe ARGS...` started as a child process (stdout + stderr to a log), for tests that run several
+// at once; killed and reaped by the destructor when still running.
+class LetheChild {
+ public:
+  explicit LetheChild(const std::vector<std::string>& args, const ChildLimits& limits = {});
+  LetheChild(const LetheChild&) = delete;
+  LetheChild& operator=(const LetheChild&) = delete;
+  ~LetheChild();
+
+  int pid() const { return pid_; }
+  bool running();  // false once it has exited (reaps it)
+  void kill();     // SIGKILL when still running
+  // Waits for the end; SIGKILLs it once `kill_after_s` seconds after the start have passed (< 0:
+  // never).
+  ChildResult wait(double kill_after_s = -1);
+
+ private:
+  int pid_ = -1;
+  int status_ = 0;
+  bool reaped_ = false;
+  bool killed_ = false;
+  std::string log_path_;
+  std::chrono::steady_clock::time_point start_;
 };
 
 // Runs `lethe ARGS...`; SIGKILLs it after `kill_after_s` seconds (< 0: never) when it is still

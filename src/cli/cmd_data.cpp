@@ -5,6 +5,7 @@
 
 #include "cli/cmd_data_llm.h"
 #include "cli/commands.h"
+#include "cli/output_lock.h"
 #include "core/error.h"
 #include "datagen/generate.h"
 #include "datagen/quality_checks.h"
@@ -73,6 +74,7 @@ void add_generate(CLI::App& data) {
   add_llm_generate_options(*gen, opt->llm);
   gen->callback([opt] {
     apply_global_options();
+    const auto lock = lock_output_folder(opt->out_dir);
     datagen::GenerateResult result = datagen::generate_dataset(*opt);
     const auto& m = result.manifest;
     std::printf("wrote %s (%s, seed %llu) in %.1f s\n", opt->out_dir.c_str(),
@@ -102,6 +104,7 @@ void add_check(CLI::App& data) {
       ->capture_default_str();
   check->callback([dir, quiet] {
     apply_global_options();
+    const auto lock = lock_output_folder(*dir);  // quality_report.{json,txt} go into it
     datagen::QualityReport report = datagen::check_dataset_dir(*dir);
     datagen::write_quality_report(*dir, report);
     std::string text = report.to_text();

@@ -6,6 +6,7 @@
 
 #include "cli/cmd_model_common.h"
 #include "cli/commands.h"
+#include "cli/output_lock.h"
 #include "core/error.h"
 #include "eval/evaluator_run.h"
 
@@ -48,6 +49,7 @@ void add_eval_command(CLI::App& app) {
   add_dtype_device_options(cmd, o->dtype, o->device);
   cmd->callback([o]() {
     apply_global_options();
+    const auto lock = lock_output_file(o->out);
     const auto results = eval::run_evaluation(*o);
     std::cout << "wrote " << o->out << " (" << results["models"].size() << " models, "
               << results["timing"]["wall_seconds"].get<double>() << " s)\n";

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/output_lock.h"
 #include "cli/train_cli.h"
 #include "core/error.h"
 #include "core/runtime.h"
@@ -71,6 +72,9 @@ void add_finetune_command(CLI::App& app) {
     train::FinetuneConfig resolved;
     train::finetune_config_from_json(
         config, resolved, state->config_file.empty() ? "finetune options" : state->config_file);
+    // Only rank 0 of a data-parallel launch writes --out, so it alone locks it.
+    const auto lock =
+        train::detect_dist_env().rank == 0 ? lock_output_folder(resolved.out) : std::nullopt;
     // Several processes with RANK/WORLD_SIZE (or SLURM_PROCID/SLURM_NTASKS): data-parallel, over
     // NCCL on a CUDA device and Gloo on the CPU.
     const auto group = train::join_process_group_from_env(core::parse_device(resolved.device));

@@ -1,6 +1,7 @@
 // `lethe inspect MODEL [--adapter DIR] [--json]`: architecture, parameter count and stored dtypes
-// (read from the weight files without loading them), tokenizer summary, generation stop ids,
-// adapter summary.
+// (read from the weight files without loading them), the checkpoint's tensors against those the
+// config's model holds (missing / unexpected / wrong shape: exit 1), tokenizer summary, generation
+// stop ids, adapter summary.
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
@@ -15,6 +16,7 @@
 #include "io/safetensors.h"
 #include "model/generate.h"
 #include "model/model_config.h"
+#include "model/weight_names.h"
 #include "text/tokenizer.h"
 
 namespace lethe::cli {
@@ -51,6 +53,13 @@ json inspect(const InspectOptions& o) {
     }
     out["weights"] = {
         {"tensors", weights.size()}, {"parameters", count}, {"bytes", bytes}, {"dtypes", by_dtype}};
+    // The checkpoint's keys against those the config's model holds (what load_pretrained needs).
+    std::map<std::string, std::vector<int64_t>> shapes;
+    for (const auto& [name, t] : weights) shapes[name] = t.sizes().vec();
+    const model::WeightCheck check = model::check_weight_names(config, shapes);
+    out["weights"]["missing"] = check.missing;
+    out["weights"]["unexpected"] = check.unexpected;
+    out["weights"]["wrong_shape"] = check.wrong_shape;
   } else {
     out["weights"] = nullptr;
   }
@@ -122,6 +131,10 @@ void print_human(const json& info) {
               << w["parameters"] << " in " << w["tensors"] << " tensors, "
               << human_count(w["bytes"].get<int64_t>()) << "B stored; dtypes " << w["dtypes"].dump()
               << "; config torch_dtype " << c["torch_dtype"].get<std::string>() << ")\n";
+    for (const char* kind : {"missing", "unexpected", "wrong_shape"})
+      for (const auto& name : w[kind])
+        std::cout << "  " << (std::string(kind) == "wrong_shape" ? "wrong shape" : kind) << "  "
+                  << name.get<std::string>() << "\n";
   }
   if (info["tokenizer"].is_null()) {
     std::cout << "tokenizer    none (commands need token ids)\n";
@@ -160,6 +173,29 @@ void add_inspect_command(CLI::App& app) {
       std::cout << info.dump(2) << std::endl;
     } else {
       print_human(info);
+    }
+    std::cout.flush();
+    // A checkpoint that does not match its config cannot be loaded (model::load_weights rejects
+    // it): say so after the listing, with a non-zero exit.
+    if (info["weights"].is_object()) {
+      const json& w = info["weights"];
+      const size_t missing = w["missing"].size(), unexpected = w["unexpected"].size(),
+                   wrong = w["wrong_shape"].size();
+      if (missing + unexpected + wrong > 0) {
+        std::string what;
+        auto add = [&what](size_t n, const char* label, const json& names) {
+          if (n == 0) return;
+          what += (what.empty() ? "" : "; ") + std::to_string(n) + " " + label + " (" +
+                  names[0].get<std::string>() + (n > 1 ? ", ..." : "") + ")";
+        };
+        add(missing, missing == 1 ? "missing tensor" : "missing tensors", w["missing"]);
+        add(unexpected, unexpected == 1 ? "unexpected tensor" : "unexpected tensors",
+            w["unexpected"]);
+        add(wrong, wrong == 1 ? "tensor of the wrong shape" : "tensors of the wrong shape",
+            w["wrong_shape"]);
+        LETHE_FAIL(info["folder"].get<std::string>(),
+                   ": the weights do not match config.json, lethe cannot load them: ", what);
+      }
     }
   });
 }

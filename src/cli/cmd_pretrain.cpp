@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/output_lock.h"
 #include "cli/train_cli.h"
 #include "train/config_file.h"
 #include "train/pretrain.h"
@@ -58,6 +59,7 @@ void add_pretrain_command(CLI::App& app) {
     train::PretrainConfig resolved;
     train::pretrain_config_from_json(
         config, resolved, state->config_file.empty() ? "pretrain options" : state->config_file);
+    const auto lock = lock_output_folder(resolved.out);
     auto result = train::run_pretrain(resolved, state->resume);
     std::printf("pretrain: %lld steps, final loss %.4f, %.0f tokens/s, %.1fs -> %s\n",
                 static_cast<long long>(result.steps), result.final_loss, result.tokens_per_second,

@@ -6,6 +6,7 @@
 
 #include "cli/cmd_model_common.h"
 #include "cli/commands.h"
+#include "cli/output_lock.h"
 #include "quant/quantize_eval.h"
 #include "quant/scheme.h"
 
@@ -50,6 +51,7 @@ void add_quantize_eval_command(CLI::App& app) {
   add_dtype_device_options(cmd, o->dtype, o->device);
   cmd->callback([o]() {
     apply_global_options();
+    const auto lock = lock_output_file(o->out);
     const auto r = quant::run_quantize_eval(*o);
     std::cout << "wrote " << o->out << " (" << r["models"].size() << " models x "
               << o->schemes.size() << " schemes)\n";

@@ -4,6 +4,7 @@
 
 #include "cli/cmd_model_common.h"
 #include "cli/commands.h"
+#include "cli/output_lock.h"
 #include "core/error.h"
 #include "train/relearn.h"
 
@@ -42,6 +43,7 @@ void add_relearn_command(CLI::App& app) {
   cmd->add_option("--out", c->out, "output folder (relearn_results.json)")->required();
   cmd->callback([c] {
     apply_global_options();
+    const auto lock = lock_output_folder(c->out);
     const auto results = train::run_relearn(*c);
     for (const auto& p : results["steps"])
       std::printf("step %3lld  forget prob %.4f  forget ROUGE-L %.4f\n",

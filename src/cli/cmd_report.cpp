@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/output_lock.h"
 #include "core/error.h"
 #include "report/report_writer.h"
 
@@ -37,6 +38,10 @@ void add_report_command(CLI::App& app) {
     options.out_html = o->out;
     options.plots_dir = o->plots_dir;
     options.plots = !o->no_plots;
+    // By default the report and its plots go into the run folder, which a running `lethe run`
+    // is still writing.
+    const auto lock =
+        o->out.empty() || o->plots_dir.empty() ? lock_output_folder(o->run_dir) : std::nullopt;
     const auto out = report::write_report(o->run_dir, options);
     std::printf("%s", report::summary_text(out.rows).c_str());
     if (!out.missing.empty()) {

@@ -6,6 +6,7 @@
 #include "analysis/repr_run.h"
 #include "cli/cmd_model_common.h"
 #include "cli/commands.h"
+#include "cli/output_lock.h"
 
 namespace lethe::cli {
 
@@ -44,6 +45,7 @@ void add_repr_command(CLI::App& app) {
   add_dtype_device_options(cmd, o->dtype, o->device);
   cmd->callback([o]() {
     apply_global_options();
+    const auto lock = lock_output_file(o->out);
     const auto r = analysis::run_repr(*o);
     std::cout << "wrote " << o->out << " (" << r["models"].size() << " models, "
               << r["num_layers"].get<int64_t>() << " layers)\n";

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/output_lock.h"
 #include "core/error.h"
 #include "pipeline/pipeline.h"
 
@@ -37,6 +38,7 @@ void add_run_command(CLI::App& app) {
     options.out = state->out;
     options.quick = state->quick;
     if (!state->model.empty()) options.model = state->model;
+    const auto lock = lock_output_folder(state->out);
     const auto summary = pipeline::run_pipeline(options);
     std::fputs(pipeline::format_run_summary(summary).c_str(), stdout);
     std::fflush(stdout);

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/output_lock.h"
 #include "core/error.h"
 #include "train/distributed.h"
 #include "train/sweep.h"
@@ -44,6 +45,19 @@ void add_sweep_command(CLI::App& app) {
       const auto env = train::detect_dist_env();
       shard = {env.rank, env.world_size};
     }
+    // The shards of one sweep share its folder (each trains its own groups); one shard runs once.
+    const std::string out = spec.out.string();
+    const std::string shard_name =
+        std::to_string(shard.index) + "-of-" + std::to_string(shard.count);
+    const auto lock = lock_output_folder(
+        out, shard.count > 1 ? core::LockMode::shared : core::LockMode::exclusive);
+    const auto shard_lock =
+        shard.count > 1
+            ? std::optional<core::DirLock>(std::in_place, spec.out, core::LockMode::exclusive,
+                                           ".lethe.shard-" + shard_name + ".lock",
+                                           out + " (sweep shard " + std::to_string(shard.index) +
+                                               "/" + std::to_string(shard.count) + ")")
+            : std::nullopt;
     const auto summary = train::run_sweep(spec, shard, train::default_sweep_runner);
     std::printf(
         "sweep shard %lld/%lld: %lld trained, %lld already done, %lld failed, %lld left to "

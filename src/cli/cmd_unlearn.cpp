@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/output_lock.h"
 #include "cli/train_cli.h"
 #include "core/error.h"
 #include "core/runtime.h"
@@ -106,6 +107,9 @@ void add_unlearn_command(CLI::App& app) {
         config, resolved, state->config_file.empty() ? "unlearn options" : state->config_file);
     // Bad input fails before waiting for the other processes.
     train::check_unlearn_config(resolved);
+    // Only rank 0 of a data-parallel launch writes --out, so it alone locks it.
+    const auto lock =
+        train::detect_dist_env().rank == 0 ? lock_output_folder(resolved.out) : std::nullopt;
     // Several processes with RANK/WORLD_SIZE (or SLURM_PROCID/SLURM_NTASKS): data-parallel, over
     // NCCL on a CUDA device and Gloo on the CPU.
     const auto group = train::join_process_group_from_env(core::parse_device(resolved.device));

@@ -9,7 +9,7 @@ namespace lethe::cli {
 
 // Options every subcommand shares (declared on the top-level app, accepted after the subcommand).
 struct GlobalOptions {
-  int threads = 0;  // 0 = all cores
+  int threads = 0;  // 0 = all available cores (core::setup_threads caps larger counts)
   bool quiet = false;
 };
 

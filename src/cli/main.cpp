@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/error_message.h"
 #include "core/progress.h"
 #include "core/runtime.h"
 
@@ -53,7 +54,8 @@ int run_main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();
   app.option_defaults()->always_capture_default();
-  app.add_option("--threads", g_options.threads, "CPU threads for libtorch (0 = all cores)")
+  app.add_option("--threads", g_options.threads,
+                 "CPU threads for libtorch (0 = all cores; more than the cores are capped to them)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   app.add_flag("--quiet", g_options.quiet, "no progress output");
@@ -85,7 +87,9 @@ int run_main(int argc, char** argv) {
         "lethe: error: out of memory (try a smaller batch, bfloat16, or a smaller model)\n");
     return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "lethe: error: %s\n", first_line(e.what()).c_str());
+    // std::filesystem_error among them: "PATH: cannot create directories: REASON", not
+    // libstdc++'s "filesystem error: ... [PATH]".
+    std::fprintf(stderr, "lethe: error: %s\n", first_line(core::error_message(e)).c_str());
     return 1;
   }
   return 0;

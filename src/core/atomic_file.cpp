@@ -72,8 +72,9 @@ void commit_temp_file(const fs::path& tmp, const fs::path& path) {
   std::error_code ec;
   fs::rename(tmp, path, ec);
   if (ec) {
+    const std::string reason = ec.message();  // before remove() reuses ec ("...: Success")
     fs::remove(tmp, ec);
-    LETHE_FAIL(path.string(), ": cannot replace file: ", ec.message());
+    LETHE_FAIL(path.string(), ": cannot replace file: ", reason);
   }
   fsync_path(path.parent_path().empty() ? fs::path(".") : path.parent_path());
 }

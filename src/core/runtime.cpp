@@ -4,12 +4,14 @@
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
 #include <link.h>
+#include <sched.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
 #include <torch/cuda.h>
 #include <torch/utils.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <thread>
@@ -18,9 +20,22 @@
 
 namespace lethe::core {
 
+int available_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
 int setup_threads(int requested) {
-  int n = requested > 0 ? requested : static_cast<int>(std::thread::hardware_concurrency());
-  if (n <= 0) n = 1;
+  const int cores = available_cores();
+  int n = requested > 0 ? requested : cores;
+  if (n > cores) {
+    std::fprintf(stderr,
+                 "lethe: warning: --threads %d is more than the %d available cores; using %d\n",
+                 requested, cores, cores);
+    n = cores;
+  }
   at::set_num_threads(n);
   // OpenBLAS keeps its own thread pool (OPENBLAS_NUM_THREADS, default: all cores) whose idle
   // threads spin in sched_yield; left alone, `--threads 1` still ran every matmul on two threads,

@@ -9,7 +9,12 @@
 
 namespace lethe::core {
 
-// Sets libtorch's intra-op threads (0 = all cores) and returns the count in use.
+// The cores this process may run on: its CPU affinity (taskset, a container's cpuset), at least 1.
+int available_cores();
+
+// Sets libtorch's intra-op threads (0 = all available cores) and returns the count in use. More
+// than available_cores() is capped to it with a one-line warning on stderr: extra threads only
+// contend (--threads 100000 started ~700 threads and never finished a 4-token generation).
 int setup_threads(int requested);
 
 // Keeps memory that tensors free for reuse by later allocations instead of returning it to the

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <vector>
 
+#include "core/dir_lock.h"
 #include "core/error.h"
 
 namespace lethe::core {
@@ -123,7 +124,8 @@ std::vector<std::pair<std::string, std::string>> sha256_tree_files(
     const std::filesystem::path& folder) {
   std::vector<std::filesystem::path> files;
   for (const auto& e : std::filesystem::recursive_directory_iterator(folder))
-    if (e.is_regular_file()) files.push_back(std::filesystem::relative(e.path(), folder));
+    if (e.is_regular_file() && e.path().filename() != kDirLockFile)
+      files.push_back(std::filesystem::relative(e.path(), folder));
   std::sort(files.begin(), files.end());
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& f : files) out.emplace_back(f.generic_string(), sha256_file(folder / f));

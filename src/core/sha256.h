@@ -10,7 +10,8 @@ namespace lethe::core {
 std::string sha256_hex(const std::string& data);
 // Streams the file; throws lethe::Error naming the path when unreadable.
 std::string sha256_file(const std::filesystem::path& path);
-// Hash of every regular file under a folder (sorted relative paths and their hashes).
+// Hash of every regular file under a folder (sorted relative paths and their hashes), except the
+// lock file of a command writing it (core::kDirLockFile), which a killed command leaves behind.
 std::string sha256_tree(const std::filesystem::path& folder);
 // The listing sha256_tree hashes: {relative path, sha256} of every regular file, sorted by path.
 std::vector<std::pair<std::string, std::string>> sha256_tree_files(

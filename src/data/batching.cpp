@@ -35,7 +35,12 @@ std::vector<QaRecord> read_qa_records(const std::filesystem::path& path) {
     QaRecord r;
     r.question = core::require_string(record, "question", where);
     r.answer = core::require_string(record, "answer", where);
-    LETHE_CHECK(!r.answer.empty(), where, ": field 'answer' is empty");
+    // Whitespace alone renders to a turn with nothing to learn from (or to forget).
+    for (const auto* field : {"question", "answer"}) {
+      const std::string& text = std::string(field) == "question" ? r.question : r.answer;
+      LETHE_CHECK(text.find_first_not_of(" \t\r\n") != std::string::npos, where, ": field '", field,
+                  "' is empty");
+    }
     if (record.contains("subset") && record["subset"].is_string()) r.subset = record["subset"];
     if (record.contains("id") && record["id"].is_string()) r.id = record["id"];
     records.push_back(std::move(r));

@@ -40,7 +40,8 @@ struct QaRecord {
 };
 
 // Reads a QA JSONL file; throws lethe::Error "PATH:LINE: ..." for a malformed line or a record
-// without a string question / answer, and "PATH: no records" for an empty file.
+// without a string question / answer or with one that is empty after trimming ("PATH:LINE: field
+// 'question' is empty"), and "PATH: no records" for an empty file.
 std::vector<QaRecord> read_qa_records(const std::filesystem::path& path);
 
 // The question as a user turn and the answer as the assistant turn, rendered with the tokenizer's

@@ -67,17 +67,7 @@ void check_unique(const std::vector<Record>& records, Key key, const std::string
 
 }  // namespace
 
-std::vector<Profile> load_profiles(const fs::path& path) {
-  return read_records<Profile>(path, nullptr);
-}
-std::vector<Fact> load_facts(const fs::path& path) { return read_records<Fact>(path, nullptr); }
 std::vector<QAPair> load_qa(const fs::path& path) { return read_records<QAPair>(path, nullptr); }
-std::vector<WrongDetails> load_wrong_details(const fs::path& path) {
-  return read_records<WrongDetails>(path, nullptr);
-}
-std::vector<ForgetEvalProbe> load_forget_eval(const fs::path& path) {
-  return read_records<ForgetEvalProbe>(path, nullptr);
-}
 std::vector<CorpusDoc> load_corpus(const fs::path& path) {
   return read_records<CorpusDoc>(path, nullptr);
 }

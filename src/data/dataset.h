@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "core/atomic_file.h"
 #include "core/json_io.h"
 #include "data/records.h"
 
@@ -60,12 +59,8 @@ struct Dataset {
 };
 
 // Reads every record of one JSONL file with its type's validation ("sf.jsonl:12: field ...").
-std::vector<Profile> load_profiles(const std::filesystem::path& path);
-std::vector<Fact> load_facts(const std::filesystem::path& path);
 std::vector<QAPair> load_qa(
     const std::filesystem::path& path);  // sf/sr/world/holdout or any QA JSONL
-std::vector<WrongDetails> load_wrong_details(const std::filesystem::path& path);
-std::vector<ForgetEvalProbe> load_forget_eval(const std::filesystem::path& path);
 std::vector<CorpusDoc> load_corpus(const std::filesystem::path& path);
 
 // Records as JSONL text (one to_json() per line).
@@ -77,12 +72,6 @@ std::string records_jsonl(const std::vector<Record>& records) {
     out += '\n';
   }
   return out;
-}
-
-// Writes records as JSONL atomically.
-template <typename Record>
-void save_records(const std::filesystem::path& path, const std::vector<Record>& records) {
-  core::write_file_atomic(path, records_jsonl(records));
 }
 
 struct LoadResult {

@@ -11,6 +11,7 @@
 #include "io/model_path.h"
 #include "model/decoder_model.h"
 #include "model/lora_linear.h"
+#include "model/weight_names.h"
 
 namespace lethe::model {
 
@@ -89,11 +90,9 @@ void load_weights(CausalLMImpl& model, const std::map<std::string, torch::Tensor
   }
   std::vector<std::string> unexpected;
   for (const auto& [name, tensor] : weights) {
-    if (used.count(name) != 0) continue;
-    if (name.find("rotary_emb.inv_freq") != std::string::npos) continue;  // old HF buffer
-    if (name == "lm_head.weight" && model.config().tie_word_embeddings) {
-      continue;  // some tied checkpoints store the shared matrix twice; HF ignores the copy too
-    }
+    // Old HF rotary buffers; tied checkpoints storing the shared matrix twice (HF ignores the
+    // copy).
+    if (used.count(name) != 0 || is_ignored_checkpoint_key(name, model.config())) continue;
     unexpected.push_back(name);
   }
   if (!unexpected.empty()) {

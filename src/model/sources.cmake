@@ -13,6 +13,7 @@ list(APPEND LETHE_SOURCES
   src/model/rms_norm.cpp
   src/model/rotary.cpp
   src/model/token_logprobs.cpp
+  src/model/weight_names.cpp
 )
 list(APPEND LETHE_SOURCES src/model/lora.cpp)  # LoRA over a whole model (the "train" engineer)
 # Loading a model with its tokenizer, and the model commands, need the text area.

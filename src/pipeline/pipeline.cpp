@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "core/error.h"
+#include "core/error_message.h"
 #include "core/json_io.h"
 #include "core/progress.h"
 #include "core/runtime.h"
@@ -159,7 +160,7 @@ RunSummary run_pipeline(const RunOptions& options) {
       StageOutcome o;
       o.name = name;
       o.status = "failed";
-      o.detail = e.what();
+      o.detail = core::error_message(e);
       ++summary.failed;
       return record(o);
     }

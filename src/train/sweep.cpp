@@ -12,6 +12,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/error_message.h"
 #include "core/json_io.h"
 #include "objectives/objective.h"
 #include "train/config_file.h"
@@ -418,10 +419,11 @@ SweepSummary run_sweep(const SweepSpec& spec, const Shard& shard, const SweepRun
       fs::remove_all(
           run_dir);  // the adapters now live in OUT/NAME; checkpoints are no longer needed
     } catch (const std::exception& e) {
-      for (const auto* c : todo) mark_failed(spec, *c, e.what());
+      const std::string error = core::error_message(e);
+      for (const auto* c : todo) mark_failed(spec, *c, error);
       summary.failed += static_cast<int64_t>(todo.size());
       fs::remove(run_dir / kRunningFile);
-      std::fprintf(stderr, "sweep: %s failed: %s\n", group.name.c_str(), e.what());
+      std::fprintf(stderr, "sweep: %s failed: %s\n", group.name.c_str(), error.c_str());
     }
     write_sweep_index(spec);
   }

@@ -6,8 +6,12 @@
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
+
+#include "crash_test_util.h"
+#include "expect_close.h"
 
 namespace lethe {
 namespace {
@@ -17,13 +21,41 @@ TEST(Runtime, SetupThreadsSizesTorchAndBlasPools) {
   auto* get_blas_threads =
       reinterpret_cast<GetBlasThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
   const int before = at::get_num_threads();
-  for (int n : {1, 2}) {
+  for (int n : {1, std::min(2, core::available_cores())}) {
     EXPECT_EQ(core::setup_threads(n), n);
     EXPECT_EQ(at::get_num_threads(), n);
     // Debian's libtorch links OpenBLAS (install-deps.sh); other BLAS builds have no such pool.
     if (get_blas_threads) EXPECT_EQ(get_blas_threads(), n);
   }
   core::setup_threads(before);
+}
+
+// More threads than cores only contend (--threads 100000 started ~700 threads and never finished a
+// 4-token generation): the count is capped at the available cores, with a one-line warning.
+TEST(Runtime, SetupThreadsCapsAtTheAvailableCores) {
+  const int before = at::get_num_threads();
+  const int cores = core::available_cores();
+  ASSERT_GE(cores, 1);
+  testing::internal::CaptureStderr();
+  const int used = core::setup_threads(100000);
+  const std::string warning = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(used, cores);
+  EXPECT_EQ(at::get_num_threads(), cores);
+  EXPECT_EQ(warning, "lethe: warning: --threads 100000 is more than the " + std::to_string(cores) +
+                         " available cores; using " + std::to_string(cores) + "\n");
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(core::setup_threads(0), cores);  // 0: all cores, without a word
+  EXPECT_EQ(core::setup_threads(cores), cores);
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+  core::setup_threads(before);
+
+  // The command line: the warning, then the command runs.
+  const auto r =
+      test::run_lethe_child({"--threads", "100000", "inspect", test::fixture_path("qwen2-tiny")});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.rfind("lethe: warning: --threads 100000 is more than the ", 0), 0u)
+      << r.output;
+  EXPECT_NE(r.output.find("Qwen2ForCausalLM"), std::string::npos) << r.output;
 }
 
 // CMakeLists.txt puts the OpenMP build of OpenBLAS first on lethe's RPATH when it is installed

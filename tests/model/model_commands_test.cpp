@@ -4,9 +4,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "core/atomic_file.h"
 #include "io/checkpoint.h"
+#include "io/safetensors.h"
 #include "model/generate.h"
 #include "model/pretrained.h"
 #include "model/sequence_scores.h"
@@ -39,6 +41,54 @@ std::string ids_csv(const std::vector<int64_t>& ids) {
   std::string s;
   for (size_t i = 0; i < ids.size(); ++i) s += (i ? "," : "") + std::to_string(ids[i]);
   return s;
+}
+
+// A checkpoint that lacks a tensor (or holds one the model does not use) was listed without a word;
+// inspect now names it, and exits 1 since lethe cannot load such a checkpoint.
+TEST(ModelCommands, InspectNamesMissingAndUnexpectedTensors) {
+  const std::filesystem::path dir = test::make_temp_dir("inspect_keys");
+  auto write_model = [&](const std::string& name, const std::function<void(io::StateDict&)>& edit) {
+    const auto folder = dir / name;
+    std::filesystem::create_directories(folder);
+    std::filesystem::copy_file(std::filesystem::path(tiny_dir()) / "config.json",
+                               folder / "config.json");
+    io::StateDict weights =
+        io::load_safetensors(std::filesystem::path(tiny_dir()) / "model.safetensors");
+    edit(weights);
+    io::write_safetensors(folder / "model.safetensors", weights);
+    return folder.string();
+  };
+  const std::string missing = "model.layers.1.mlp.up_proj.weight";
+  const std::string lacking =
+      write_model("lacking", [&](io::StateDict& w) { ASSERT_EQ(w.erase(missing), 1u); });
+  std::string output;
+  EXPECT_EQ(test::run_lethe("inspect " + lacking, &output), 1) << output;
+  EXPECT_NE(output.find("  missing  " + missing + "\n"), std::string::npos) << output;
+  EXPECT_NE(output.find("lethe: error: " + lacking +
+                        ": the weights do not match config.json, lethe cannot load them: 1 "
+                        "missing tensor (" +
+                        missing + ")\n"),
+            std::string::npos)
+      << output;
+  EXPECT_EQ(test::run_lethe("inspect --json " + lacking, &output), 1) << output;
+  const size_t open = output.find('{');
+  const json info = json::parse(output.substr(open, output.rfind('}') + 1 - open));
+  EXPECT_EQ(info["weights"]["missing"], json::array({missing}));
+  EXPECT_EQ(info["weights"]["tensors"], 25);  // of the fixture's 26
+
+  const std::string extra = write_model("extra", [](io::StateDict& w) {
+    w["model.layers.2.mlp.up_proj.weight"] = torch::zeros({176, 64});
+  });
+  EXPECT_EQ(test::run_lethe("inspect " + extra, &output), 1) << output;
+  EXPECT_NE(output.find("  unexpected  model.layers.2.mlp.up_proj.weight\n"), std::string::npos)
+      << output;
+  EXPECT_NE(output.find("1 unexpected tensor (model.layers.2.mlp.up_proj.weight)"),
+            std::string::npos)
+      << output;
+  // The fixture itself matches its config.
+  EXPECT_EQ(test::run_lethe("inspect " + tiny_dir(), &output), 0) << output;
+  EXPECT_EQ(output.find("missing"), std::string::npos) << output;
+  std::filesystem::remove_all(dir);
 }
 
 TEST(ModelCommands, InspectReportsArchitectureAndParameters) {

@@ -3,10 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <numeric>
 #include <set>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
+#include "expect_close.h"
 
 namespace lethe {
 namespace {
@@ -17,6 +20,32 @@ TEST(Batching, ExampleScoresExactlyTheAnswer) {
   EXPECT_EQ(e.loss_mask, (std::vector<uint8_t>{0, 0, 0, 1, 1, 1}));
   EXPECT_EQ(e.loss_tokens(), 3);
   EXPECT_THROW(data::make_example({1}, {}), Error);
+}
+
+// A question or answer that is empty after trimming is a FILE:LINE error (it was accepted: an empty
+// question trained the model to answer a bare chat prompt).
+TEST(Batching, EmptyQuestionOrAnswerIsAFileLineError) {
+  const std::filesystem::path dir = test::make_temp_dir("qa_records");
+  const std::string good = "{\"question\": \"Who?\", \"answer\": \"Ada\"}\n";
+  const std::pair<std::string, std::string> cases[] = {
+      {"{\"question\": \"\", \"answer\": \"Ada\"}", "question"},
+      {"{\"question\": \" \\t\\n \", \"answer\": \"Ada\"}", "question"},
+      {"{\"question\": \"Who?\", \"answer\": \"\"}", "answer"},
+      {"{\"question\": \"Who?\", \"answer\": \"  \"}", "answer"}};
+  for (const auto& [line, field] : cases) {
+    const auto path = dir / "qa.jsonl";
+    core::write_file_atomic(path, good + line + "\n");
+    try {
+      data::read_qa_records(path);
+      ADD_FAILURE() << "accepted " << line;
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()), path.string() + ":2: field '" + field + "' is empty")
+          << line;
+    }
+  }
+  core::write_file_atomic(dir / "qa.jsonl", good);
+  EXPECT_EQ(data::read_qa_records(dir / "qa.jsonl").size(), 1u);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Batching, CollatePadsRightWithMasks) {

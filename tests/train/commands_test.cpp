@@ -191,6 +191,16 @@ TEST_F(TrainCommands, BadInputGivesOneLineErrorsAndOverwritesNothing) {
                       &output),
       1);
   EXPECT_NE(output.find("broken.jsonl:1"), std::string::npos) << output;
+  core::write_file_atomic(*dir_ / "blank.jsonl",
+                          "{\"question\": \"q\", \"answer\": \"a\"}\n{\"question\": \"  \", "
+                          "\"answer\": \"a\"}\n");
+  EXPECT_EQ(
+      test::run_lethe("--quiet finetune" + base + " --data " + (*dir_ / "blank.jsonl").string() +
+                          " --out " + (*dir_ / "x").string(),
+                      &output),
+      1);
+  EXPECT_EQ(output, "lethe: error: " + (*dir_ / "blank.jsonl").string() +
+                        ":2: field 'question' is empty\n");
   EXPECT_EQ(test::run_lethe("--quiet finetune" + base + " --data " + (*dir_ / "qa.jsonl").string() +
                                 " --out " + (*dir_ / "x").string() + " --lr -0.1",
                             &output),
