@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>  // renameat2, RENAME_EXCHANGE (glibc >= 2.28)
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -55,7 +56,7 @@ void remove_stale_temps(const fs::path& path) {
     const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
     if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
     std::error_code ignored;
-    fs::remove(it->path(), ignored);
+    fs::remove_all(it->path(), ignored);  // a file, or write_dir_atomic's folder
   }
 }
 
@@ -141,6 +142,79 @@ void StagedFiles::commit() {
     staged_.erase(staged_.begin());
     commit_temp_file(tmp, target);
   }
+}
+
+namespace {
+
+// fsyncs every file and folder under `dir`, then `dir` itself (children first: a folder's entry
+// is durable once the folder is synced).
+void fsync_tree(const fs::path& dir) {
+  for (const auto& entry : fs::recursive_directory_iterator(dir))
+    if (entry.is_regular_file() || entry.is_directory()) fsync_path(entry.path());
+  fsync_path(dir);
+}
+
+// Swaps two existing paths in one step; false where the kernel or filesystem cannot.
+bool exchange_paths(const fs::path& a, const fs::path& b) {
+#ifdef RENAME_EXCHANGE
+  return ::renameat2(AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), RENAME_EXCHANGE) == 0;
+#else
+  (void)a, (void)b;
+  return false;
+#endif
+}
+
+}  // namespace
+
+void write_dir_atomic(const fs::path& dir, const std::function<void(const fs::path&)>& write) {
+  const fs::path parent = dir.parent_path().empty() ? fs::path(".") : dir.parent_path();
+  std::error_code ec;
+  fs::create_directories(parent, ec);
+  LETHE_CHECK(!ec, parent.string(), ": cannot create folder: ", ec.message());
+  const fs::path tmp = temp_path_for(dir);
+  fs::remove_all(tmp, ec);
+  fs::create_directories(tmp, ec);
+  LETHE_CHECK(!ec, dir.string(), ": cannot create a temporary folder: ", ec.message());
+  try {
+    write(tmp);
+    fsync_tree(tmp);
+  } catch (...) {
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+  if (fs::exists(dir)) {
+    if (exchange_paths(tmp, dir)) {
+      fsync_path(parent);
+      fs::remove_all(tmp, ec);  // now the old folder
+      return;
+    }
+    // No exchange on this filesystem: the old folder goes aside until the new one is in place.
+    const fs::path old = temp_path_for(parent / (dir.filename().string() + ".old"));
+    fs::remove_all(old, ec);
+    fs::rename(dir, old, ec);
+    if (ec) {
+      const std::string message = ec.message();
+      fs::remove_all(tmp, ec);
+      LETHE_FAIL(dir.string(), ": cannot replace folder: ", message);
+    }
+    fs::rename(tmp, dir, ec);
+    if (ec) {
+      const std::string message = ec.message();
+      fs::rename(old, dir, ec);
+      fs::remove_all(tmp, ec);
+      LETHE_FAIL(dir.string(), ": cannot replace folder: ", message);
+    }
+    fsync_path(parent);
+    fs::remove_all(old, ec);
+    return;
+  }
+  fs::rename(tmp, dir, ec);
+  if (ec) {
+    const std::string message = ec.message();
+    fs::remove_all(tmp, ec);
+    LETHE_FAIL(dir.string(), ": cannot create folder: ", message);
+  }
+  fsync_path(parent);
 }
 
 std::string read_file(const fs::path& path) {

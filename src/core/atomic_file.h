@@ -2,6 +2,7 @@
 // renamed. A reader therefore sees the old file or the new one, never a half-written one.
 #pragma once
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,6 +28,14 @@ class StagedFiles {
   std::vector<std::pair<std::filesystem::path, std::filesystem::path>> staged_;  // {tmp, target}
 };
 
+// Writes a folder as one: `write` fills a fresh temporary folder next to `dir`, whose files and
+// folders are then fsynced, and which is swapped into place (renameat2 RENAME_EXCHANGE, so a reader
+// sees the old folder or the new one; where the filesystem cannot exchange, the old folder is moved
+// aside first). A folder already at `dir` is replaced. When `write` throws, the temporary is
+// removed and `dir` keeps its previous content.
+void write_dir_atomic(const std::filesystem::path& dir,
+                      const std::function<void(const std::filesystem::path&)>& write);
+
 // Reads a whole file; throws lethe::Error naming the path when it cannot.
 std::string read_file(const std::filesystem::path& path);
 
@@ -34,8 +43,8 @@ std::string read_file(const std::filesystem::path& path);
 void append_line(const std::filesystem::path& path, const std::string& line);
 
 // A temporary path next to `path` unique to this process (".NAME.tmp.HOST.PID"), for writers that
-// produce files themselves. Also removes the temporaries of `path` that killed processes of this
-// host left behind, so an interrupted run leaves none once the file is written again.
+// produce files (or folders) themselves. Also removes the temporaries of `path` that killed
+// processes of this host left behind, so an interrupted run leaves none once it is written again.
 std::filesystem::path temp_path_for(const std::filesystem::path& path);
 
 // Renames `tmp` onto `path` after fsyncing it (the second half of write_file_atomic).

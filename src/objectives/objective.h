@@ -52,6 +52,10 @@ struct ObjectiveSpec {
   // With needs_hidden_states: the decoder layers whose outputs (entry l + 1) the loss reads, given
   // resolved params; data-parallel training exchanges only these between ranks (unset: all).
   std::function<std::vector<int64_t>(const ObjectiveParams&)> hidden_layers;
+  // The decoder layers whose parameters train when the run names none (TrainOptions::
+  // trainable_layers empty), given params; unset: every trainable parameter. RMU: its updated
+  // layers (objectives::rmu_updated_layers), the others stay frozen.
+  std::function<std::vector<int64_t>(const ObjectiveParams&)> trained_layers;
   // task_vector: `loss` trains a fresh forget-only LoRA, which is then negated onto the fine-tuned
   // adapter with objectives::negate_task_vector (objectives/task_vector.h).
   bool negates_adapter = false;

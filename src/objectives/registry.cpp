@@ -15,14 +15,20 @@ std::string join(const std::vector<std::string>& names) {
   return out.str();
 }
 
-// Every loss resolves its params first, so callers may pass only the keys they override.
+// Every loss and layer choice resolves its params first, so callers may pass only the keys they
+// override.
 ObjectiveSpec with_resolved_params(ObjectiveSpec spec) {
   ObjectiveSpec bare = spec;
   bare.loss = nullptr;
+  bare.trained_layers = nullptr;
   auto raw = std::move(spec.loss);
   spec.loss = [bare, raw](const ObjectiveInputs& inputs, const ObjectiveParams& given) {
     return raw(inputs, resolve_params(bare, given));
   };
+  if (auto layers = std::move(spec.trained_layers))
+    spec.trained_layers = [bare, layers](const ObjectiveParams& given) {
+      return layers(resolve_params(bare, given));
+    };
   return spec;
 }
 

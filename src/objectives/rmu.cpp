@@ -55,6 +55,7 @@ ObjectiveSpec rmu_objective() {
   spec.hidden_layers = [](const ObjectiveParams& p) {
     return std::vector<int64_t>{static_cast<int64_t>(param(p, "layer"))};
   };
+  spec.trained_layers = rmu_updated_layers;
   spec.check = [](const ObjectiveParams& p) {
     check_integer(p, "layer", "rmu", 0);
     check_integer(p, "num_updated_layers", "rmu", 1);

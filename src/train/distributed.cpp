@@ -152,6 +152,40 @@ std::vector<torch::Tensor> gather_rows(ProcessGroup& group, const std::vector<to
   return result;
 }
 
+RankRows rank_rows(const data::Batch& batch, const std::vector<data::Example>& examples,
+                   int64_t pad_id, const ProcessGroup& group) {
+  RankRows rows;
+  std::tie(rows.begin, rows.end) = rank_slice(batch.size(), group.rank(), group.world_size());
+  if (rows.end > rows.begin)
+    rows.local = data::collate(
+        examples,
+        std::vector<int64_t>(batch.indices.begin() + rows.begin, batch.indices.begin() + rows.end),
+        pad_id);
+  return rows;
+}
+
+torch::Tensor pad_tokens(const torch::Tensor& x, int64_t T) {
+  if (x.size(1) == T) return x;
+  auto shape = x.sizes().vec();
+  shape[1] = T - x.size(1);
+  return torch::cat({x, torch::zeros(shape, x.options().requires_grad(false))}, 1);
+}
+
+std::vector<torch::Tensor> forward_rank_rows(
+    ProcessGroup& group, const data::Batch& batch, const std::vector<data::Example>& examples,
+    int64_t pad_id, const std::function<std::vector<torch::Tensor>(const data::Batch&)>& forward,
+    const std::function<std::vector<torch::Tensor>(int64_t)>& empty) {
+  const RankRows rows = rank_rows(batch, examples, pad_id, group);
+  const int64_t T = batch.ids.size(1);
+  std::vector<torch::Tensor> local;
+  if (rows.local) {
+    for (const auto& x : forward(*rows.local)) local.push_back(pad_tokens(x, T));
+  } else {
+    local = empty(T);
+  }
+  return gather_rows(group, local, rows.begin, batch.size());
+}
+
 void check_same_across_ranks(ProcessGroup& group,
                              const std::vector<std::pair<std::string, double>>& values) {
   std::vector<double> mine;

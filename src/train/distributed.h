@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "data/batching.h"
 #include "train/adamw.h"
 
 namespace lethe::train {
@@ -95,6 +96,27 @@ void sum_gradients(ProcessGroup& group, const NamedParameters& params);
 // rows are constants. One all-reduce for the whole list (transported as fp32, exact).
 std::vector<torch::Tensor> gather_rows(ProcessGroup& group, const std::vector<torch::Tensor>& local,
                                        int64_t begin, int64_t rows);
+
+// Data parallel: the rows [begin, end) of a batch this rank takes (rank_slice), collated alone from
+// `examples` (unset when the rank has none).
+struct RankRows {
+  int64_t begin = 0, end = 0;
+  std::optional<data::Batch> local;
+};
+RankRows rank_rows(const data::Batch& batch, const std::vector<data::Example>& examples,
+                   int64_t pad_id, const ProcessGroup& group);
+
+// [b, t, ...] -> [b, T, ...], zero-padded along the token axis (differentiable).
+torch::Tensor pad_tokens(const torch::Tensor& x, int64_t T);
+
+// A forward of the whole batch in data parallel: `forward` runs on this rank's rows (rank_rows)
+// and returns tensors [b, t, ...]; each is padded to the batch's T and gathered (gather_rows) into
+// [B, T, ...], this rank's rows carrying autograd, the other ranks' constants. A rank without rows
+// runs nothing and contributes `empty(T)`: the same tensors with 0 rows (their dtype and device).
+std::vector<torch::Tensor> forward_rank_rows(
+    ProcessGroup& group, const data::Batch& batch, const std::vector<data::Example>& examples,
+    int64_t pad_id, const std::function<std::vector<torch::Tensor>(const data::Batch&)>& forward,
+    const std::function<std::vector<torch::Tensor>(int64_t)>& empty);
 
 // Throws the same lethe::Error on every rank when any rank's value differs from rank 0's: the
 // message names each disagreeing value (`values`: name, value exactly representable as a double).

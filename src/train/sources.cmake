@@ -2,10 +2,13 @@ list(APPEND LETHE_SOURCES
   src/data/batching.cpp
   src/train/adamw.cpp
   src/train/autocast.cpp
+  src/train/checkpoint.cpp
   src/train/config_file.cpp
   src/train/finetune.cpp
   src/train/lr_schedule.cpp
   src/train/pretrain.cpp
+  src/train/reference_cache.cpp
+  src/train/train_options.cpp
   src/train/trainer.cpp
 )
 list(APPEND LETHE_CLI_SOURCES src/cli/cmd_finetune.cpp src/cli/cmd_pretrain.cpp)

@@ -316,7 +316,7 @@ json write_sweep_index(const SweepSpec& spec) {
 
 namespace {
 
-// Copies one export folder into OUT/NAME atomically (a temp folder renamed into place).
+// Copies one export folder into OUT/NAME as one folder (core::write_dir_atomic).
 void publish_config(const SweepSpec& spec, const SweepGroup& group, const SweepConfig& config,
                     const fs::path& run_dir, const TrainResult& result) {
   const bool from_epoch =
@@ -326,35 +326,32 @@ void publish_config(const SweepSpec& spec, const SweepGroup& group, const SweepC
   LETHE_CHECK(fs::exists(source / "adapter_model.safetensors"), "sweep: ", config.name, ": ",
               source.string(), " holds no adapter after training");
   const fs::path target = spec.out / config.name;
-  const fs::path tmp = spec.out / (config.name + ".tmp");
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
-  for (const char* file : {"adapter_config.json", "adapter_model.safetensors"})
-    fs::copy_file(source / file, tmp / file);
-  if (fs::exists(source / "forget_adapter"))
-    fs::copy(source / "forget_adapter", tmp / "forget_adapter", fs::copy_options::recursive);
-  // The run's metrics up to this epoch, and the config that reproduces it alone.
-  std::vector<json> lines;
-  if (fs::exists(run_dir / "metrics.jsonl"))
-    for (const auto& line : core::read_jsonl(run_dir / "metrics.jsonl"))
-      if (!line.contains("epoch") || line["epoch"].get<double>() <= config.epochs + 1e-9)
-        lines.push_back(line);
-  core::write_jsonl(tmp / "metrics.jsonl", lines);
-  UnlearnConfig alone = group.config;
-  alone.train.epochs = config.epochs;
-  alone.train.save_epochs = {};
-  alone.out = target.string();
-  write_config_file(tmp / "config.yaml", unlearn_config_to_json(alone));
-  json status = {
-      {"status", "done"},
-      {"name", config.name},
-      {"finished_at", now_iso()},
-      {"final_loss", lines.empty() ? result.final_loss : lines.back().value("loss", 0.0)},
-      {"seconds", result.seconds},
-      {"from_run", group.name}};
-  core::write_json(tmp / kStatusFile, status);
-  fs::remove_all(target);
-  fs::rename(tmp, target);
+  core::write_dir_atomic(target, [&](const fs::path& tmp) {
+    for (const char* file : {"adapter_config.json", "adapter_model.safetensors"})
+      fs::copy_file(source / file, tmp / file);
+    if (fs::exists(source / "forget_adapter"))
+      fs::copy(source / "forget_adapter", tmp / "forget_adapter", fs::copy_options::recursive);
+    // The run's metrics up to this epoch, and the config that reproduces it alone.
+    std::vector<json> lines;
+    if (fs::exists(run_dir / "metrics.jsonl"))
+      for (const auto& line : core::read_jsonl(run_dir / "metrics.jsonl"))
+        if (!line.contains("epoch") || line["epoch"].get<double>() <= config.epochs + 1e-9)
+          lines.push_back(line);
+    core::write_jsonl(tmp / "metrics.jsonl", lines);
+    UnlearnConfig alone = group.config;
+    alone.train.epochs = config.epochs;
+    alone.train.save_epochs = {};
+    alone.out = target.string();
+    write_config_file(tmp / "config.yaml", unlearn_config_to_json(alone));
+    json status = {
+        {"status", "done"},
+        {"name", config.name},
+        {"finished_at", now_iso()},
+        {"final_loss", lines.empty() ? result.final_loss : lines.back().value("loss", 0.0)},
+        {"seconds", result.seconds},
+        {"from_run", group.name}};
+    core::write_json(tmp / kStatusFile, status);
+  });
 }
 
 void mark_failed(const SweepSpec& spec, const SweepConfig& config, const std::string& error) {

@@ -141,5 +141,22 @@ TEST_F(WriteLimits, NextWriteRemovesTemporariesOfKilledProcesses) {
   EXPECT_EQ(core::read_file(path), "{}\n");
 }
 
+TEST_F(WriteLimits, NextFolderWriteRemovesTemporaryFoldersOfKilledProcesses) {
+  // A checkpoint folder half-written by a SIGKILLed process: its temporary folder holds files.
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  ::waitpid(child, nullptr, 0);
+  char host[256] = {};
+  ::gethostname(host, sizeof(host) - 1);
+  const fs::path stale = dir_ / (".step-4.tmp." + std::string(host) + "." + std::to_string(child));
+  core::write_file_atomic(stale / "trainable.safetensors", "half-written");
+  core::write_dir_atomic(dir_ / "step-4", [](const fs::path& tmp) {
+    core::write_file_atomic(tmp / "trainer_state.json", "{}\n");
+  });
+  EXPECT_FALSE(fs::exists(stale));
+  EXPECT_EQ(core::read_file(dir_ / "step-4" / "trainer_state.json"), "{}\n");
+}
+
 }  // namespace
 }  // namespace lethe

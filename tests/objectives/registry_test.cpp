@@ -114,6 +114,18 @@ TEST(ObjectiveRegistry, DeclaresWhatEachMethodNeeds) {
   EXPECT_EQ(needs("task_vector"), "----");
 }
 
+TEST(ObjectiveRegistry, OnlyRmuChoosesTheLayersThatTrain) {
+  for (const auto& spec : all_objectives())
+    EXPECT_EQ(static_cast<bool>(spec.trained_layers), spec.name == "rmu") << spec.name;
+  const auto& rmu = find_objective("rmu");
+  // WMDP's defaults: layer 7, 3 updated layers; params given partially are resolved first.
+  EXPECT_EQ(rmu.trained_layers({}), (std::vector<int64_t>{5, 6, 7}));
+  EXPECT_EQ(rmu.trained_layers({{"layer", 1}}), (std::vector<int64_t>{0, 1}));
+  EXPECT_EQ(rmu.trained_layers({{"layer", 4}, {"num_updated_layers", 1}}),
+            (std::vector<int64_t>{4}));
+  EXPECT_THROW(rmu.trained_layers({{"num_updated_layers", 0}}), UsageError);
+}
+
 TEST(ObjectiveRegistry, RetainIsRequiredOnlyWhenItsWeightIsNonZero) {
   for (const auto& spec : all_objectives())
     EXPECT_EQ(requires_retain(spec, resolve_params(spec, {})), spec.needs_retain) << spec.name;
