@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "core/atomic_file.h"
+#include "crash_test_util.h"
 #include "io/checkpoint.h"
 #include "io/safetensors.h"
 #include "model/generate.h"
@@ -106,6 +107,16 @@ TEST(ModelCommands, InspectReportsArchitectureAndParameters) {
   EXPECT_EQ(info["config"]["num_hidden_layers"], 2);
   EXPECT_EQ(info["adapter"]["r"], 4);
   EXPECT_EQ(info["adapter"]["modules"], 14);
+}
+
+// --threads above the available cores: a one-line warning first, then the command runs
+// (core::setup_threads caps the count; Runtime.SetupThreadsCapsAtTheAvailableCores checks the cap).
+TEST(ModelCommands, ThreadsAboveTheCoresWarnsThenRuns) {
+  const auto r = test::run_lethe_child({"--threads", "100000", "inspect", tiny_dir()});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.rfind("lethe: warning: --threads 100000 is more than the ", 0), 0u)
+      << r.output;
+  EXPECT_NE(r.output.find("Qwen2ForCausalLM"), std::string::npos) << r.output;
 }
 
 TEST(ModelCommands, GenerateFromIdsMatchesReferenceGreedy) {
