@@ -60,8 +60,8 @@ std::vector<Interval> two_level_bootstrap(const std::vector<std::vector<size_t>>
   LETHE_CHECK(!strata_sizes.empty(), "bootstrap: no seeds");
   LETHE_CHECK(options.replicates >= 1, "bootstrap: replicates must be >= 1, got ",
               options.replicates);
-  LETHE_CHECK(options.level > 0.0 && options.level < 1.0, "bootstrap: level must be in (0, 1), got ",
-              options.level);
+  LETHE_CHECK(options.level > 0.0 && options.level < 1.0,
+              "bootstrap: level must be in (0, 1), got ", options.level);
   const size_t n_seeds = strata_sizes.size();
   std::vector<Interval> out(n_values);
   MeanAccumulator point(n_values);
@@ -78,7 +78,8 @@ std::vector<Interval> two_level_bootstrap(const std::vector<std::vector<size_t>>
       // resamples match a plain bootstrap with the same RNG seed).
       const size_t s = n_seeds == 1 ? 0 : static_cast<size_t>(rng.below(n_seeds));
       Picks picks(strata_sizes[s].size());
-      for (size_t k = 0; k < picks.size(); ++k) picks[k] = resample_indices(strata_sizes[s][k], rng);
+      for (size_t k = 0; k < picks.size(); ++k)
+        picks[k] = resample_indices(strata_sizes[s][k], rng);
       acc.add(stat(s, picks));
     }
     for (size_t v = 0; v < n_values; ++v) {

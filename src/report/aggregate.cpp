@@ -70,7 +70,8 @@ SeedData read_seed(const SeedRun& s) {
   d.seed = s.seed;
   d.folder = s.dir.filename().string();
   const RunResults run = read_run(s.dir);
-  LETHE_CHECK(run.eval.is_object(), "aggregate: ", (s.dir / "results" / "eval_results.json").string(),
+  LETHE_CHECK(run.eval.is_object(),
+              "aggregate: ", (s.dir / "results" / "eval_results.json").string(),
               ": missing or unreadable (the seed's run did not finish its evaluation)");
   for (const auto& m : run.models) {
     d.order.push_back(m.name);
@@ -179,7 +180,8 @@ std::vector<double> headline(const ModelRows& m, const ModelRows* reference, con
   v[4] = truth_ratio_of(forget, eval::TruthRatioMode::kForget).value_or(kNaN);
   if (reference && !forget.empty()) {
     std::vector<double> a, b;
-    for (size_t i : p[kForgetSet]) a.push_back(m[kForgetSet][i].ratio), b.push_back((*reference)[kForgetSet][i].ratio);
+    for (size_t i : p[kForgetSet])
+      a.push_back(m[kForgetSet][i].ratio), b.push_back((*reference)[kForgetSet][i].ratio);
     const auto finite = [](const std::vector<double>& x) {
       return std::all_of(x.begin(), x.end(), [](double y) { return std::isfinite(y); });
     };
@@ -194,16 +196,18 @@ std::vector<double> headline(const ModelRows& m, const ModelRows* reference, con
     double retain_prob = 0, retain_rouge = 0, world_prob = 0, world_rouge = 0;
     for (const auto* q : retain) retain_prob += q->prob, retain_rouge += q->rouge;
     for (const auto* q : world) {
-      world_prob += q->perturbed.empty() ? eval::answer_probability(q->nll)
-                                         : eval::normalized_answer_probability(q->nll, q->perturbed);
+      world_prob += q->perturbed.empty()
+                        ? eval::answer_probability(q->nll)
+                        : eval::normalized_answer_probability(q->nll, q->perturbed);
       world_rouge += q->rouge;
     }
     const double nr = static_cast<double>(retain.size()), nw = static_cast<double>(world.size());
     const auto tr_retain = truth_ratio_of(retain, eval::TruthRatioMode::kRetain);
     const auto tr_world = truth_ratio_of(world, eval::TruthRatioMode::kRetain);
-    std::vector<double> parts = {retain_prob / nr,  retain_rouge / nr, tr_retain.value_or(kNaN),
-                                 world_prob / nw, world_rouge / nw, tr_world.value_or(kNaN)};
-    if (std::all_of(parts.begin(), parts.end(), [](double x) { return std::isfinite(x) && x >= 0; }))
+    std::vector<double> parts = {retain_prob / nr, retain_rouge / nr, tr_retain.value_or(kNaN),
+                                 world_prob / nw,  world_rouge / nw,  tr_world.value_or(kNaN)};
+    if (std::all_of(parts.begin(), parts.end(),
+                    [](double x) { return std::isfinite(x) && x >= 0; }))
       v[6] = eval::model_utility(parts);
   }
   return v;
@@ -211,10 +215,10 @@ std::vector<double> headline(const ModelRows& m, const ModelRows* reference, con
 
 // Where each quantity sits in the statistic's value vector.
 struct Layout {
-  std::vector<std::string> models;              // union over seeds, first seed's order first
-  std::vector<std::string> model_keys;          // per-model metric keys
+  std::vector<std::string> models;      // union over seeds, first seed's order first
+  std::vector<std::string> model_keys;  // per-model metric keys
   std::vector<std::pair<std::string, double>> intensities;  // sweep labels by epochs
-  std::string light, medium, heavy;              // "" when the sweep has fewer than 3 intensities
+  std::string light, medium, heavy;  // "" when the sweep has fewer than 3 intensities
   std::vector<std::string> schemes;
   size_t n_values = 0;
   size_t model_at(size_t m, size_t key) const { return m * model_keys.size() + key; }
@@ -277,7 +281,8 @@ std::vector<double> seed_values(const SeedData& d, const Layout& L, const Picks&
 Layout make_layout(const std::vector<SeedData>& seeds) {
   Layout L;
   for (const auto& c : summary_columns()) L.model_keys.push_back(c.key);
-  L.model_keys.insert(L.model_keys.end(), {kDropCorrelated, kDropOther, kDropGap, kMiddleLayerDrift});
+  L.model_keys.insert(L.model_keys.end(),
+                      {kDropCorrelated, kDropOther, kDropGap, kMiddleLayerDrift});
   std::set<std::string> seen, schemes;
   std::map<std::string, double> epochs;
   for (const auto& d : seeds) {
@@ -329,8 +334,11 @@ json quantity_json(const std::vector<Interval>& ci, const std::vector<std::vecto
 
 json sign_flip_json(const std::vector<double>& d, const std::string& pairs) {
   const auto r = eval::sign_flip_test(d, 0x5167'6E46'6C69'70ULL);
-  return {{"pairs", pairs},      {"n", r.n},           {"mean_difference", r.mean},
-          {"p_value", r.p_value}, {"exact", r.exact}};
+  return {{"pairs", pairs},
+          {"n", r.n},
+          {"mean_difference", r.mean},
+          {"p_value", r.p_value},
+          {"exact", r.exact}};
 }
 
 }  // namespace
@@ -431,9 +439,10 @@ json build_aggregate(const std::vector<SeedRun>& seed_runs, const eval::Bootstra
     shape["medium_minus_heavy"] = quantity_json(ci, full, L.shape_at(1), true);
   }
   doc["shape"] = shape;
-  json seed_level = {{"middle_layer", seeds.front().middle_layer},
-                     {"num_layers", seeds.front().num_layers},
-                     {"heavy_" + std::string(kMiddleLayerDrift), quantity_json(ci, full, L.drift_at(), false)}};
+  json seed_level = {
+      {"middle_layer", seeds.front().middle_layer},
+      {"num_layers", seeds.front().num_layers},
+      {"heavy_" + std::string(kMiddleLayerDrift), quantity_json(ci, full, L.drift_at(), false)}};
   json quant = json::object();
   for (size_t s = 0; s < L.schemes.size(); ++s)
     quant[L.schemes[s]] = quantity_json(ci, full, L.scheme_at(s), false);

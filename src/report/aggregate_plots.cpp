@@ -72,13 +72,14 @@ Chart subset_chart(const json& aggregate, const std::string& name, const std::st
 
 }  // namespace
 
-std::vector<Chart> build_aggregate_charts(const json& aggregate, std::vector<std::string>* skipped) {
+std::vector<Chart> build_aggregate_charts(const json& aggregate,
+                                          std::vector<std::string>* skipped) {
   std::vector<Chart> charts;
-  Chart drop = subset_chart(aggregate, "retain_drop_ci",
-                            "Drop of retain ROUGE-L from the fine-tuned model (mean over seeds, 95% "
-                            "bands)",
-                            "fine-tuned - model retain ROUGE-L recall", kDropCorrelated, kDropOther,
-                            true);
+  Chart drop =
+      subset_chart(aggregate, "retain_drop_ci",
+                   "Drop of retain ROUGE-L from the fine-tuned model (mean over seeds, 95% "
+                   "bands)",
+                   "fine-tuned - model retain ROUGE-L recall", kDropCorrelated, kDropOther, true);
   drop.note =
       "Correlated retain (solid) vs other retain (dashed), from the fine-tuned model at epoch 0; "
       "bands: two-level bootstrap over questions and seeds.";

@@ -70,9 +70,10 @@ Claim gap_medium(const json& a) {
   c.id = "gap_medium";
   c.statement = "correlated retain falls faster than other retain (medium intensity)";
   c.study = "medium gap GA +0.24, GD +0.41, NPO +0.30";
-  c.rule = "drop gap = (fine-tuned - model) ROUGE-L on correlated minus the same on other, mean "
-           "over the methods at the medium intensity: reproduced when its interval is above 0, "
-           "not reproduced when below 0";
+  c.rule =
+      "drop gap = (fine-tuned - model) ROUGE-L on correlated minus the same on other, mean "
+      "over the methods at the medium intensity: reproduced when its interval is above 0, "
+      "not reproduced when below 0";
   const std::string medium = path_or_null(a, {"shape", "medium"}).is_string()
                                  ? a["shape"]["medium"].get<std::string>()
                                  : "";
@@ -104,8 +105,9 @@ Claim gap_peak(const json& a) {
   c.id = "gap_peak";
   c.statement = "the correlated-vs-other gap peaks at medium intensity";
   c.study = "gap GA 0.003 / 0.24 / 0.06, NPO 0.03 / 0.30 / 0.10 (light / medium / heavy)";
-  c.rule = "pooled drop gap at medium minus at light, and at medium minus at heavy: reproduced "
-           "when both intervals are above 0, not reproduced when either is below 0";
+  c.rule =
+      "pooled drop gap at medium minus at light, and at medium minus at heavy: reproduced "
+      "when both intervals are above 0, not reproduced when either is below 0";
   const json& shape = path_or_null(a, {"shape"});
   if (!shape.contains("medium_minus_light")) {
     c.reason = "fewer than 3 intensities";
@@ -132,9 +134,8 @@ Claim heavy_collapse(const json& a) {
                 "interval is below %.2f, not reproduced when any is above it",
                 kCollapseRougeL);
   c.rule = rule;
-  const std::string heavy = path_or_null(a, {"shape", "heavy"}).is_string()
-                                ? a["shape"]["heavy"].get<std::string>()
-                                : "";
+  const std::string heavy =
+      path_or_null(a, {"shape", "heavy"}).is_string() ? a["shape"]["heavy"].get<std::string>() : "";
   std::vector<Verdict> votes;
   for (const char* method : {"grad_ascent", "npo"}) {
     const std::string name = model_of(a, method, heavy);
@@ -175,7 +176,8 @@ Claim middle_layer_still(const json& a) {
     c.reason = "no repr results with drift for the heavy models";
     return c;
   }
-  c.measured.push_back(measurement("heavy models, layer " + layer.dump() + " of " + layers.dump(), q));
+  c.measured.push_back(
+      measurement("heavy models, layer " + layer.dump() + " of " + layers.dump(), q));
   c.verdict = decide_measurement(c.measured[0], kStillDrift, Claimed::kBelow);
   c.reason = describe(c.verdict, "the drift's interval is below the threshold",
                       "the drift's interval is above the threshold: the middle layer moved");
@@ -305,7 +307,8 @@ std::string replication_text(const std::vector<Claim>& claims, int64_t n_seeds) 
     const auto& c = claims[i];
     out += "  " + std::to_string(i + 1) + ". " + c.statement + ": " + verdict_name(c.verdict) +
            " (" + c.reason + ")\n     study: " + c.study + "\n";
-    for (const auto& m : c.measured) out += "     " + m.label + ": " + format_interval(m.value) + "\n";
+    for (const auto& m : c.measured)
+      out += "     " + m.label + ": " + format_interval(m.value) + "\n";
   }
   return out;
 }
@@ -317,10 +320,11 @@ std::string replication_markdown(const std::vector<Claim>& claims, int64_t n_see
   for (const auto& c : claims) {
     std::string measured;
     for (const auto& m : c.measured)
-      measured += (measured.empty() ? "" : "; ") + markdown_escape(m.label + " " + format_interval(m.value));
+      measured += (measured.empty() ? "" : "; ") +
+                  markdown_escape(m.label + " " + format_interval(m.value));
     out += "| " + markdown_escape(c.statement) + " | " + markdown_escape(c.study) + " | " +
-           (measured.empty() ? "–" : measured) + " | **" + verdict_name(c.verdict) + "**: " +
-           markdown_escape(c.reason) + " |\n";
+           (measured.empty() ? "–" : measured) + " | **" + verdict_name(c.verdict) +
+           "**: " + markdown_escape(c.reason) + " |\n";
   }
   out += "\nRules:\n\n";
   for (const auto& c : claims) out += "- `" + c.id + "`: " + markdown_escape(c.rule) + "\n";
@@ -335,9 +339,10 @@ std::string replication_html(const std::vector<Claim>& claims, int64_t n_seeds) 
   for (const auto& c : claims) {
     std::string measured;
     for (const auto& m : c.measured)
-      measured += (measured.empty() ? "" : "<br>") + html_escape(m.label + " " + format_interval(m.value));
-    out += "<tr><td>" + html_escape(c.statement) + "</td><td>" + html_escape(c.study) + "</td><td>" +
-           (measured.empty() ? "–" : measured) + "</td><td class=\"verdict\"><b>" +
+      measured +=
+          (measured.empty() ? "" : "<br>") + html_escape(m.label + " " + format_interval(m.value));
+    out += "<tr><td>" + html_escape(c.statement) + "</td><td>" + html_escape(c.study) +
+           "</td><td>" + (measured.empty() ? "–" : measured) + "</td><td class=\"verdict\"><b>" +
            verdict_name(c.verdict) + "</b>: " + html_escape(c.reason) + "</td></tr>\n";
   }
   out += "</table>\n<ul>\n";

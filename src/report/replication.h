@@ -25,7 +25,7 @@ struct Measurement {
 };
 
 struct Claim {
-  std::string id;         // gap_medium, gap_peak, heavy_collapse, middle_layer_still, quant_recovery
+  std::string id;  // gap_medium, gap_peak, heavy_collapse, middle_layer_still, quant_recovery
   std::string statement;  // the study's claim
   std::string study;      // the study's own numbers, quoted
   std::string rule;       // the decision rule in words

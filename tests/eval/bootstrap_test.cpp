@@ -1,11 +1,12 @@
 // The two-level percentile bootstrap (eval/bootstrap.h) and the sign-flip permutation test
 // (eval/sign_flip_test.h) on cases whose answers can be checked by hand.
+#include "eval/bootstrap.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "core/rng.h"
-#include "eval/bootstrap.h"
 #include "eval/sign_flip_test.h"
 
 namespace lethe::eval {

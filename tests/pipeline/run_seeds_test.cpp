@@ -91,12 +91,13 @@ TEST_F(RunSeeds, EachSeedIsACompleteRunWithItsOwnData) {
   EXPECT_EQ(first_->seeds[1].seed, 8u);
   EXPECT_EQ(first_->failed, 0);
   for (const char* seed : {"seed-7", "seed-8"}) {
-    for (const char* file : {"config.yaml", "run.json", "data/sf.jsonl", "results/eval_results.json",
-                             "models/finetuned_adapter/adapter_model.safetensors", "report.html"})
+    for (const char* file :
+         {"config.yaml", "run.json", "data/sf.jsonl", "results/eval_results.json",
+          "models/finetuned_adapter/adapter_model.safetensors", "report.html"})
       EXPECT_TRUE(fs::exists(run / seed / file)) << seed << "/" << file;
     // The seed's config is a normal run's: its own seed, no `seeds` key.
     const std::string config = core::read_file(run / seed / "config.yaml");
-    EXPECT_EQ(config.find("seeds"), std::string::npos);
+    EXPECT_EQ(config.find("\nseeds:"), std::string::npos) << config;
     EXPECT_NE(config.find(std::string("seed: ") + (seed + 5)), std::string::npos) << config;
     EXPECT_EQ(core::read_json(run / seed / "run.json")["seed"], std::stoi(seed + 5));
   }
@@ -104,7 +105,7 @@ TEST_F(RunSeeds, EachSeedIsACompleteRunWithItsOwnData) {
   EXPECT_NE(core::read_file(run / "seed-7" / "data" / "sf.jsonl"),
             core::read_file(run / "seed-8" / "data" / "sf.jsonl"));
   EXPECT_TRUE(fs::exists(run / "report.html"));
-  EXPECT_TRUE(fs::exists(run / "config.yaml"));
+  EXPECT_NE(core::read_file(run / "config.yaml").find("\nseeds: 2"), std::string::npos);
   const json top = core::read_json(run / "run.json");
   EXPECT_EQ(top["seeds"].size(), 2u);
 }
@@ -114,8 +115,8 @@ TEST_F(RunSeeds, AggregateHoldsEachSeedsOwnNumbers) {
   const json a = core::read_json(run / "aggregate.json");
   EXPECT_EQ(a["seeds"], json::array({7, 8}));
   EXPECT_EQ(a["folders"], json::array({"seed-7", "seed-8"}));
-  for (const char* key : {"bootstrap", "models", "intensities", "shape", "seed_level", "gap_tests",
-                          "replication"})
+  for (const char* key :
+       {"bootstrap", "models", "intensities", "shape", "seed_level", "gap_tests", "replication"})
     EXPECT_TRUE(a.contains(key)) << key;
   EXPECT_EQ(a["replication"].size(), 5u);
   for (const auto& claim : a["replication"]) {
@@ -133,8 +134,8 @@ TEST_F(RunSeeds, AggregateHoldsEachSeedsOwnNumbers) {
       {"model_utility", {k::kModelUtility}}};
   int compared = 0;
   for (size_t s = 0; s < 2; ++s) {
-    const json eval = core::read_json(run / a["folders"][s].get<std::string>() / "results" /
-                                      "eval_results.json");
+    const json eval =
+        core::read_json(run / a["folders"][s].get<std::string>() / "results" / "eval_results.json");
     for (const auto& [model, entry] : eval["models"].items()) {
       ASSERT_TRUE(a["models"].contains(model)) << model;
       const json& aggregates = entry["aggregates"];

@@ -1,18 +1,20 @@
 // The replication claims' decision rules (report/replication.h) on synthetic aggregates: every
 // verdict of every claim is reached from the numbers alone.
+#include "report/replication.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "report/aggregate.h"
-#include "report/replication.h"
 
 namespace lethe::report {
 namespace {
 
 using nlohmann::json;
 
-json q(double mean, double lo, double hi, int n_seeds = 3, const char* resampled = "questions and seeds") {
+json q(double mean, double lo, double hi, int n_seeds = 3,
+       const char* resampled = "questions and seeds") {
   return {{"mean", mean}, {"lo", lo}, {"hi", hi}, {"n_seeds", n_seeds}, {"resampled", resampled}};
 }
 
@@ -22,10 +24,9 @@ json aggregate(json medium_gap, json minus_light, json minus_heavy, json heavy_l
                json recovery) {
   json a;
   a["seeds"] = {1, 2, 3};
-  a["intensities"] = json::array(
-      {{{"label", "light"}, {kDropGap, q(0, -0.1, 0.1)}},
-       {{"label", "medium"}, {kDropGap, medium_gap}},
-       {{"label", "heavy"}, {kDropGap, q(0, -0.1, 0.1)}}});
+  a["intensities"] = json::array({{{"label", "light"}, {kDropGap, q(0, -0.1, 0.1)}},
+                                  {{"label", "medium"}, {kDropGap, medium_gap}},
+                                  {{"label", "heavy"}, {kDropGap, q(0, -0.1, 0.1)}}});
   a["shape"] = {{"light", "light"},
                 {"medium", "medium"},
                 {"heavy", "heavy"},
@@ -42,11 +43,11 @@ json aggregate(json medium_gap, json minus_light, json minus_heavy, json heavy_l
     a["models"][std::string("unlearn_") + method + "_medium"] = {
         {"method", method}, {"intensity", "medium"}, {"metrics", {{kDropGap, medium_gap}}}};
   }
-  a["seed_level"] = {{"middle_layer", 6},
-                     {"num_layers", 12},
-                     {"heavy_middle_layer_drift", drift},
-                     {"quant_recovered_fraction", {{"int8", q(0, -0.01, 0.01, 3, "seeds")},
-                                                   {"nf4", recovery}}}};
+  a["seed_level"] = {
+      {"middle_layer", 6},
+      {"num_layers", 12},
+      {"heavy_middle_layer_drift", drift},
+      {"quant_recovered_fraction", {{"int8", q(0, -0.01, 0.01, 3, "seeds")}, {"nf4", recovery}}}};
   return a;
 }
 
@@ -71,9 +72,9 @@ TEST(Replication, DecideByWhereTheIntervalLies) {
 }
 
 TEST(Replication, EveryClaimReproduced) {
-  const auto v = verdicts(aggregate(q(0.3, 0.2, 0.4), q(0.3, 0.1, 0.5), q(0.2, 0.05, 0.3),
-                                    q(0.05, 0.02, 0.1), q(0.01, 0.0, 0.02, 3, "seeds"),
-                                    q(0.3, 0.2, 0.4, 3, "seeds")));
+  const auto v =
+      verdicts(aggregate(q(0.3, 0.2, 0.4), q(0.3, 0.1, 0.5), q(0.2, 0.05, 0.3), q(0.05, 0.02, 0.1),
+                         q(0.01, 0.0, 0.02, 3, "seeds"), q(0.3, 0.2, 0.4, 3, "seeds")));
   for (const char* id :
        {"gap_medium", "gap_peak", "heavy_collapse", "middle_layer_still", "quant_recovery"})
     EXPECT_EQ(v.at(id), Verdict::kReproduced) << id;
