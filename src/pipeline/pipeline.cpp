@@ -339,7 +339,8 @@ std::string format_run_summary(const RunSummary& summary) {
     std::string counts;
     for (const auto& [status, n] : count)
       counts += (counts.empty() ? "" : ", ") + std::to_string(n) + " " + status;
-    out += "seed " + std::to_string(seed.seed) + " (" + seed.run_dir.string() + "): " + counts + "\n";
+    out +=
+        "seed " + std::to_string(seed.seed) + " (" + seed.run_dir.string() + "): " + counts + "\n";
     for (const auto& s : seed.stages)
       if (s.status == "failed") out += "  " + s.name + " failed: " + s.detail + "\n";
   }

@@ -37,8 +37,8 @@ struct RunSummary {
   size_t audit_records = 0;
   double seconds = 0.0;
   int failed = 0;  // stages that failed after the evaluation (the core stages throw instead)
-  std::vector<SeedSummary> seeds;  // multi-seed runs: each seed's stages (`stages` then holds
-                                   // the aggregate's)
+  std::vector<SeedSummary> seeds;   // multi-seed runs: each seed's stages (`stages` then holds
+                                    // the aggregate's)
   std::filesystem::path aggregate;  // OUT/aggregate.json of a multi-seed run, else empty
   std::string replication;          // the Replication section as text (empty: no results)
 };

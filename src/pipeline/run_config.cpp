@@ -479,8 +479,8 @@ RunConfig parse_run_config(const json& config, const ConfigOrigin& origin) {
   out.document = config;
   if (!config.is_object()) c.fail("(top level)", "the config must be a mapping");
   static const std::vector<std::string> top = {
-      "seed",     "seeds",       "model",   "dtype", "device",   "max_length", "data",
-      "finetune", "retain_only", "unlearn", "eval",  "quantize", "relearn",    "repr", "audit"};
+      "seed",        "seeds",   "model", "dtype",    "device",  "max_length", "data", "finetune",
+      "retain_only", "unlearn", "eval",  "quantize", "relearn", "repr",       "audit"};
   for (auto it = config.begin(); it != config.end(); ++it) {
     if (std::find(top.begin(), top.end(), it.key()) == top.end()) c.unknown(it.key(), top);
     // The sections (data ... audit) are mappings.

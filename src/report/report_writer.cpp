@@ -95,7 +95,8 @@ std::vector<std::array<std::string, 5>> gap_test_cells(const json& aggregate) {
   for (const auto& t : aggregate["gap_tests"]) {
     char mean[32], p[32];
     std::snprintf(mean, sizeof mean, "%+.3f", t.value("mean_difference", 0.0));
-    std::snprintf(p, sizeof p, "%.4g%s", t.value("p_value", 1.0), t.value("exact", true) ? "" : " (MC)");
+    std::snprintf(p, sizeof p, "%.4g%s", t.value("p_value", 1.0),
+                  t.value("exact", true) ? "" : " (MC)");
     rows.push_back({t.value("intensity", ""), t.value("method", ""),
                     std::to_string(t.value("n", int64_t{0})) + " (" + t.value("pairs", "") + ")",
                     mean, p});
@@ -127,9 +128,9 @@ std::string gap_tests_html(const json& aggregate) {
 std::string gap_tests_markdown(const json& aggregate) {
   const auto rows = gap_test_cells(aggregate);
   if (rows.empty()) return "";
-  std::string out = "### Correlated vs other: sign-flip tests\n\n" +
-                    markdown_escape(kGapTestsNote) +
-                    "\n\n| intensity | method | n (pairs) | mean drop gap | p |\n|---|---|---|---:|---:|\n";
+  std::string out =
+      "### Correlated vs other: sign-flip tests\n\n" + markdown_escape(kGapTestsNote) +
+      "\n\n| intensity | method | n (pairs) | mean drop gap | p |\n|---|---|---|---:|---:|\n";
   for (const auto& r : rows)
     out += "| " + markdown_escape(r[0]) + " | " + markdown_escape(r[1]) + " | " +
            markdown_escape(r[2]) + " | " + r[3] + " | " + r[4] + " |\n";

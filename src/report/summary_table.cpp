@@ -143,8 +143,9 @@ std::string summary_text(const std::vector<SummaryRow>& rows) {
       "p-value vs retain-only)\n";
   for (const auto& r : rows)
     if (!r.intervals.empty()) {
-      out += "[lo, hi]: 95% interval, two-level bootstrap over questions and seeds "
-             "(aggregate.json)\n";
+      out +=
+          "[lo, hi]: 95% interval, two-level bootstrap over questions and seeds "
+          "(aggregate.json)\n";
       break;
     }
   return out;

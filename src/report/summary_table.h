@@ -3,8 +3,8 @@
 // table behind the end of `lethe run`, `lethe report` and report.html / report.md; from a
 // multi-seed aggregate (aggregate.json) each cell is a mean with its 95% interval.
 #pragma once
-#include <nlohmann/json.hpp>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
