@@ -96,9 +96,15 @@ static std::string hashes(std::initializer_list<const StageOutcome*> stages) {
 // it has no evaluation results.
 static std::string single_run_replication(const fs::path& run_dir, uint64_t seed) {
   if (!fs::exists(run_dir / "results" / "eval_results.json")) return "";
-  const json aggregate =
-      report::build_aggregate({{seed, run_dir}}, report::default_aggregate_bootstrap());
-  return report::replication_text(report::replication_claims(aggregate), 1);
+  try {
+    const json aggregate =
+        report::build_aggregate({{seed, run_dir}}, report::default_aggregate_bootstrap());
+    return report::replication_text(report::replication_claims(aggregate), 1);
+  } catch (const std::exception& e) {
+    // The study's results are written; a result file the aggregate cannot read only costs the
+    // section.
+    return "replication: unavailable (" + core::error_message(e) + ")\n";
+  }
 }
 
 // One complete run of the study into `out` with a resolved, validated config (no `seeds`).
