@@ -1,7 +1,7 @@
 // `lethe run` with `seeds: 2` end to end on a tiny world and base model (as run_crash_test.cpp
 // keeps runs to seconds): one complete run per seed in OUT/seed-S/ with its own data, then
-// OUT/aggregate.json whose per-seed values are each seed's own evaluation aggregates; a rerun
-// reuses every seed's stages and rewrites the same aggregate.
+// OUT/aggregate.json whose per-seed values are each seed's own evaluation aggregates; a rerun (with
+// --seeds instead of the config key) reuses every seed's stages and rewrites the same aggregate.
 #include <gtest/gtest.h>
 
 #include "core/atomic_file.h"
@@ -58,7 +58,14 @@ class RunSeeds : public ::testing::Test {
     core::write_file_atomic(*dir_ / "tiny.yaml", kRunConfig);
     first_ = new pipeline::RunSummary(pipeline::run_pipeline(options()));
     first_aggregate_ = new std::string(core::read_file(*dir_ / "run" / "aggregate.json"));
-    second_ = new pipeline::RunSummary(pipeline::run_pipeline(options()));
+    // The rerun says `--seeds 2` instead of `seeds: 2`: the same runs, so every stage is reused.
+    std::string without = kRunConfig;
+    without.erase(without.find("seeds: 2\n"), 9);
+    core::write_file_atomic(*dir_ / "tiny_no_seeds.yaml", without);
+    pipeline::RunOptions again = options();
+    again.config_file = *dir_ / "tiny_no_seeds.yaml";
+    again.seeds = 2;
+    second_ = new pipeline::RunSummary(pipeline::run_pipeline(again));
   }
   static void TearDownTestSuite() {
     fs::remove_all(*dir_);
