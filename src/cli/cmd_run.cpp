@@ -18,6 +18,7 @@ void add_run_command(CLI::App& app) {
     std::string out = "runs/default";
     std::string model;
     bool quick = false;
+    int64_t seeds = 0;
   };
   auto state = std::make_shared<State>();
   cmd->add_option("--config", state->config_file,
@@ -29,6 +30,11 @@ void add_run_command(CLI::App& app) {
                   "base model folder or HF id (overrides the config's model; default "
                   "models/lethe-base)")
       ->capture_default_str();
+  cmd->add_option("--seeds", state->seeds,
+                  "run the study for N seeds (seed, seed+1, ...) in OUT/seed-S/ and aggregate them "
+                  "into OUT/aggregate.json (0: the config's `seeds`, else one run in OUT)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_flag("--quick", state->quick, "the quick profile (smaller data and sweep, <= 2 min)")
       ->capture_default_str();
   cmd->callback([state] {
@@ -38,6 +44,7 @@ void add_run_command(CLI::App& app) {
     options.out = state->out;
     options.quick = state->quick;
     if (!state->model.empty()) options.model = state->model;
+    if (state->seeds > 0) options.seeds = state->seeds;
     const auto lock = lock_output_folder(state->out);
     const auto summary = pipeline::run_pipeline(options);
     std::fputs(pipeline::format_run_summary(summary).c_str(), stdout);

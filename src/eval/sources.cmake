@@ -1,4 +1,5 @@
 list(APPEND LETHE_SOURCES
+  src/eval/bootstrap.cpp
   src/eval/exact_memorization.cpp
   src/eval/extraction_strength.cpp
   src/eval/generation_health.cpp
@@ -13,6 +14,7 @@ list(APPEND LETHE_SOURCES
   src/eval/results_schema.cpp
   src/eval/roc_auc.cpp
   src/eval/rouge.cpp
+  src/eval/sign_flip_test.cpp
   src/eval/truth_ratio.cpp
 )
 list(APPEND LETHE_CLI_SOURCES src/cli/cmd_metrics.cpp)

@@ -5,6 +5,7 @@
 #include <torch/cuda.h>
 
 #include <chrono>
+#include <map>
 
 #include "core/error.h"
 #include "core/error_message.h"
@@ -15,6 +16,11 @@
 #include "io/model_path.h"
 #include "pipeline/run_config.h"
 #include "pipeline/stages.h"
+#include "report/aggregate.h"
+#include "report/replication.h"
+#if LETHE_PIPELINE_HAS_PLOTS
+#include "report/report_writer.h"
+#endif
 #include "train/config_file.h"
 #include "lethe_source_dir.h"
 
@@ -86,22 +92,27 @@ static std::string hashes(std::initializer_list<const StageOutcome*> stages) {
   return core::sha256_hex(text);
 }
 
-RunSummary run_pipeline(const RunOptions& options) {
-  const auto start = std::chrono::steady_clock::now();
-  // The whole config is resolved and checked before anything is written or any stage runs.
-  ConfigOrigin origin;
-  json config = resolve_run_config(options.config_file, options.quick, &origin);
-  if (options.model) config["model"] = *options.model;
-  if (config["device"] == "auto") config["device"] = torch::cuda::is_available() ? "cuda" : "cpu";
-  // The shipped base model is named relative to the repository (models/lethe-base): found from any
-  // working directory through the source tree lethe was built from.
-  const std::string named = config["model"].get<std::string>();
-  if (fs::path(named).is_relative() && !fs::exists(named) &&
-      fs::exists(fs::path(LETHE_SOURCE_DIR) / named / "config.json"))
-    config["model"] = (fs::path(LETHE_SOURCE_DIR) / named).string();
+// The replication claims of one finished run folder, from its within-seed bootstrap; empty when
+// it has no evaluation results.
+static std::string single_run_replication(const fs::path& run_dir, uint64_t seed) {
+  if (!fs::exists(run_dir / "results" / "eval_results.json")) return "";
+  try {
+    const json aggregate =
+        report::build_aggregate({{seed, run_dir}}, report::default_aggregate_bootstrap());
+    return report::replication_text(report::replication_claims(aggregate), 1);
+  } catch (const std::exception& e) {
+    // The study's results are written; a result file the aggregate cannot read only costs the
+    // section.
+    return "replication: unavailable (" + core::error_message(e) + ")\n";
+  }
+}
 
+// One complete run of the study into `out` with a resolved, validated config (no `seeds`).
+static RunSummary run_one(const RunOptions& options, const json& config, const ConfigOrigin& origin,
+                          const fs::path& out) {
+  const auto start = std::chrono::steady_clock::now();
   RunContext ctx;
-  ctx.run_dir = options.out;
+  ctx.run_dir = out;
   ctx.config = parse_run_config(config, origin);
   ctx.model = ctx.config.model;
   const std::string hint =
@@ -229,9 +240,117 @@ RunSummary run_pipeline(const RunOptions& options) {
   return summary;
 }
 
+RunSummary run_pipeline(const RunOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  // The whole config is resolved and checked before anything is written or any stage runs.
+  ConfigOrigin origin;
+  json config = resolve_run_config(options.config_file, options.quick, &origin);
+  if (options.model) config["model"] = *options.model;
+  if (options.seeds) config["seeds"] = *options.seeds;
+  if (config["device"] == "auto") config["device"] = torch::cuda::is_available() ? "cuda" : "cpu";
+  // The shipped base model is named relative to the repository (models/lethe-base): found from any
+  // working directory through the source tree lethe was built from.
+  const std::string named = config["model"].get<std::string>();
+  if (fs::path(named).is_relative() && !fs::exists(named) &&
+      fs::exists(fs::path(LETHE_SOURCE_DIR) / named / "config.json"))
+    config["model"] = (fs::path(LETHE_SOURCE_DIR) / named).string();
+  const RunConfig parsed = parse_run_config(config, origin);
+
+  if (!parsed.seeds) {
+    RunSummary summary = run_one(options, config, origin, options.out);
+    summary.replication = single_run_replication(options.out, parsed.seed);
+    return summary;
+  }
+
+  // Several seeds: seed, seed+1, ... each a normal run in OUT/seed-S/ (a rerun reuses its finished
+  // stages), then the aggregate over them.
+  fs::create_directories(options.out);
+  train::write_config_file(options.out / "config.yaml", config);
+  RunSummary summary;
+  summary.run_dir = options.out;
+  std::vector<report::SeedRun> seed_runs;
+  for (int64_t i = 0; i < *parsed.seeds; ++i) {
+    const uint64_t seed = parsed.seed + static_cast<uint64_t>(i);
+    json seed_config = config;
+    seed_config.erase("seeds");
+    seed_config["seed"] = seed;
+    const fs::path dir = options.out / ("seed-" + std::to_string(seed));
+    std::fprintf(stderr, "run: seed %llu (%lld of %lld) in %s\n",
+                 static_cast<unsigned long long>(seed), static_cast<long long>(i + 1),
+                 static_cast<long long>(*parsed.seeds), dir.string().c_str());
+    RunSummary one = run_one(options, seed_config, origin, dir);
+    summary.failed += one.failed;
+    summary.seeds.push_back({seed, dir, one.stages});
+    seed_runs.push_back({seed, dir});
+  }
+
+  StageOutcome aggregate;
+  aggregate.name = "aggregate";
+  const auto aggregate_start = std::chrono::steady_clock::now();
+  const json doc = report::build_aggregate(seed_runs, report::default_aggregate_bootstrap());
+  summary.aggregate = options.out / "aggregate.json";
+  core::write_json(summary.aggregate, doc);
+  aggregate.status = "done";
+  aggregate.detail = std::to_string(doc["models"].size()) + " models over " +
+                     std::to_string(seed_runs.size()) + " seeds: aggregate.json";
+  aggregate.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - aggregate_start).count();
+  summary.stages.push_back(aggregate);
+  summary.rows = report::summary_rows_from_aggregate(doc);
+  summary.replication = report::replication_text(report::replication_claims(doc),
+                                                 static_cast<int64_t>(seed_runs.size()));
+#if LETHE_PIPELINE_HAS_PLOTS
+  StageOutcome page;
+  page.name = "report";
+  try {
+    const auto written = report::write_report(options.out, {});
+    page.status = "done";
+    page.detail = std::to_string(written.images.size()) + " charts";
+    summary.report = written.html;
+  } catch (const std::exception& e) {
+    page.status = "failed";
+    page.detail = core::error_message(e);
+    ++summary.failed;
+  }
+  summary.stages.push_back(page);
+#endif
+
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  json run = {{"seed", parsed.seed},
+              {"seeds", json::array()},
+              {"profile", options.quick ? "quick" : "default"},
+              {"config_file", options.config_file ? options.config_file->string() : ""},
+              {"lethe_version", LETHE_VERSION},
+              {"seconds", summary.seconds},
+              {"stages", json::array()}};
+  for (const auto& s : summary.seeds) {
+    json stages = json::array();
+    for (const auto& st : s.stages) stages.push_back({{"name", st.name}, {"status", st.status}});
+    run["seeds"].push_back(
+        {{"seed", s.seed}, {"folder", s.run_dir.filename().string()}, {"stages", stages}});
+  }
+  for (const auto& s : summary.stages)
+    run["stages"].push_back(
+        {{"name", s.name}, {"status", s.status}, {"detail", s.detail}, {"seconds", s.seconds}});
+  core::write_json(options.out / "run.json", run);
+  return summary;
+}
+
 std::string format_run_summary(const RunSummary& summary) {
-  std::string out = "stages:\n";
+  std::string out;
   char line[1024];
+  for (const auto& seed : summary.seeds) {
+    std::map<std::string, int> count;
+    for (const auto& s : seed.stages) ++count[s.status];
+    std::string counts;
+    for (const auto& [status, n] : count)
+      counts += (counts.empty() ? "" : ", ") + std::to_string(n) + " " + status;
+    out +=
+        "seed " + std::to_string(seed.seed) + " (" + seed.run_dir.string() + "): " + counts + "\n";
+    for (const auto& s : seed.stages)
+      if (s.status == "failed") out += "  " + s.name + " failed: " + s.detail + "\n";
+  }
+  out += summary.seeds.empty() ? "stages:\n" : "aggregate:\n";
   for (const auto& s : summary.stages) {
     std::snprintf(line, sizeof line, "  %-12s %-11s %7s  %s\n", s.name.c_str(), s.status.c_str(),
                   s.status == "done" ? core::format_duration(s.seconds).c_str() : "",
@@ -239,10 +358,13 @@ std::string format_run_summary(const RunSummary& summary) {
     out += line;
   }
   out += "\n" + report::summary_text(summary.rows);
+  if (!summary.replication.empty()) out += "\n" + summary.replication;
   out += "\nrun folder: " + summary.run_dir.string() + " (" +
          core::format_duration(summary.seconds) + ")\n";
   out += summary.report.empty() ? "report: unavailable (no report.html in this build)\n"
                                 : "report: " + summary.report.string() + "\n";
+  if (!summary.aggregate.empty()) out += "aggregate: " + summary.aggregate.string() + "\n";
+  if (!summary.seeds.empty()) return out;  // audit records: one ledger per seed folder
   out += summary.audit.empty()
              ? "audit: unavailable (no audit records written)\n"
              : "audit: " + summary.audit.string() + " (" + std::to_string(summary.audit_records) +

@@ -18,6 +18,14 @@ struct RunOptions {
   std::filesystem::path out = "runs/default";
   bool quick = false;                // the --quick profile
   std::optional<std::string> model;  // overrides config.model
+  std::optional<int64_t> seeds;      // overrides config.seeds (--seeds)
+};
+
+// One seed of a multi-seed run (OUT/seed-S/).
+struct SeedSummary {
+  uint64_t seed = 0;
+  std::filesystem::path run_dir;
+  std::vector<StageOutcome> stages;
 };
 
 struct RunSummary {
@@ -29,11 +37,18 @@ struct RunSummary {
   size_t audit_records = 0;
   double seconds = 0.0;
   int failed = 0;  // stages that failed after the evaluation (the core stages throw instead)
+  std::vector<SeedSummary> seeds;   // multi-seed runs: each seed's stages (`stages` then holds
+                                    // the aggregate's)
+  std::filesystem::path aggregate;  // OUT/aggregate.json of a multi-seed run, else empty
+  std::string replication;          // the Replication section as text (empty: no results)
 };
 
 // Runs (or resumes) the study into options.out. Writes config.yaml (the resolved config) and
-// run.json (seed, profile, stage outcomes, versions). Throws lethe::Error when a core stage (data,
-// fine-tuning, unlearning, evaluation) fails.
+// run.json (seed, profile, stage outcomes, versions). With `seeds: N` (or options.seeds) the study
+// runs once per seed seed, seed+1, ..., seed+N-1, each a complete resumable run in OUT/seed-S/
+// (its config.yaml has that seed and no `seeds` key), then OUT/aggregate.json (report/aggregate.h)
+// and OUT/report.html from it. Throws lethe::Error when a core stage (data, fine-tuning,
+// unlearning, evaluation) fails.
 RunSummary run_pipeline(const RunOptions& options);
 
 // The stage table and the model table as printed at the end of `lethe run`.

@@ -479,17 +479,22 @@ RunConfig parse_run_config(const json& config, const ConfigOrigin& origin) {
   out.document = config;
   if (!config.is_object()) c.fail("(top level)", "the config must be a mapping");
   static const std::vector<std::string> top = {
-      "seed",        "model",   "dtype", "device",   "max_length", "data", "finetune",
-      "retain_only", "unlearn", "eval",  "quantize", "relearn",    "repr", "audit"};
+      "seed",        "seeds",   "model", "dtype",    "device",  "max_length", "data", "finetune",
+      "retain_only", "unlearn", "eval",  "quantize", "relearn", "repr",       "audit"};
   for (auto it = config.begin(); it != config.end(); ++it) {
     if (std::find(top.begin(), top.end(), it.key()) == top.end()) c.unknown(it.key(), top);
-    if (std::find(top.begin() + 5, top.end(), it.key()) != top.end() && !it.value().is_null())
+    // The sections (data ... audit) are mappings.
+    if (std::find(top.begin() + 6, top.end(), it.key()) != top.end() && !it.value().is_null())
       c.mapping(it.value(), it.key());
   }
   for (const char* key : {"seed", "model", "dtype", "device", "max_length", "data", "finetune",
                           "unlearn", "eval", "quantize", "relearn", "repr"})
     if (!config.contains(key)) c.fail(key, "missing");
   out.seed = static_cast<uint64_t>(c.integer(config["seed"], "seed", 0));
+  if (config.contains("seeds") && !config["seeds"].is_null()) {
+    out.seeds = c.integer(config["seeds"], "seeds", 1);
+    if (*out.seeds > 1000) c.fail("seeds", "must be at most 1000, got " + config["seeds"].dump());
+  }
   out.model = c.string(config["model"], "model");
   if (out.model.empty()) c.fail("model", "must name a model folder or HF id");
   out.dtype = c.one_of(config["dtype"], "dtype", {"float32", "bfloat16", "float16"});

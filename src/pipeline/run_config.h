@@ -99,6 +99,9 @@ struct ReprSection {
 // audit records quote the unlearn section from it; no stage reads an option from it.
 struct RunConfig {
   uint64_t seed = 0;
+  // `seeds: N` (>= 1): the study once per seed seed, seed+1, ..., seed+N-1 in OUT/seed-S/, then
+  // OUT/aggregate.json. Unset: one run in OUT itself.
+  std::optional<int64_t> seeds;
   std::string model, dtype, device;
   int64_t max_length = 0;
   DataSection data;

@@ -72,13 +72,21 @@ void write_data(const Chart& c, const fs::path& dat, const fs::path& csv) {
       v << "\n";
     }
   } else {
-    v << "series,x,y\n";
+    bool bands = false;
+    for (const auto& s : c.series) bands = bands || s.has_band();
+    v << (bands ? "series,x,y,lo,hi\n" : "series,x,y\n");
     for (size_t k = 0; k < c.series.size(); ++k) {
       const auto& s = c.series[k];
       d << "# " << s.label << "\n";
       for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
-        d << num(s.x[i]) << "\t" << num(s.y[i]) << "\n";
-        v << csv_field(s.label) << "," << num(s.x[i]) << "," << num(s.y[i]) << "\n";
+        d << num(s.x[i]) << "\t" << num(s.y[i]);
+        v << csv_field(s.label) << "," << num(s.x[i]) << "," << num(s.y[i]);
+        if (s.has_band()) d << "\t" << num(s.lo[i]) << "\t" << num(s.hi[i]);
+        if (bands)
+          v << "," << (s.has_band() ? num(s.lo[i]) : "") << ","
+            << (s.has_band() ? num(s.hi[i]) : "");
+        d << "\n";
+        v << "\n";
       }
       if (s.x.empty()) d << "NaN\tNaN\n";
       d << "\n\n";
@@ -105,16 +113,29 @@ std::string plot_command(const Chart& c, const fs::path& dat) {
     // gnuplot cycles 8 colours: each further group of 8 lines gets other points and dashes, so
     // no two lines of a chart look alike.
     static const int points[] = {7, 5, 9, 13, 11}, dashes[] = {1, 4, 5, 3, 1};
+    // Interval bands first, so every line lies on top of them; a band takes its line's colour.
+    bool first = true;
     for (size_t k = 0; k < c.series.size(); ++k) {
-      if (k) p << ", ";
-      p << quoted(dat.string()) << " index " << k;
+      if (!c.series[k].has_band()) continue;
+      const int color = c.series[k].color > 0 ? c.series[k].color : static_cast<int>(k % 8) + 1;
+      p << (first ? "" : ", ") << quoted(dat.string()) << " index " << k
+        << " using 1:3:4 with filledcurves fs transparent solid 0.15 noborder lc " << color
+        << " notitle";
+      first = false;
+    }
+    for (size_t k = 0; k < c.series.size(); ++k) {
+      if (!first || k) p << ", ";
+      p << quoted(dat.string()) << " index " << k << (c.series[k].has_band() ? " using 1:2" : "");
       if (c.series[k].dashed)
         p << " with lines dt 2 lw 2";
       else
         p << " with linespoints lw 2 pt " << points[(k / 8) % 5] << " dt "
           << (c.series[k].dash_type > 0 ? c.series[k].dash_type : dashes[(k / 8) % 5])
           << " ps 0.8";
-      if (c.series[k].color > 0) p << " lc " << c.series[k].color;
+      if (c.series[k].color > 0)
+        p << " lc " << c.series[k].color;
+      else if (c.series[k].has_band())
+        p << " lc " << k % 8 + 1;
       p << " title " << quoted(c.series[k].label);
     }
     if (c.diagonal) p << ", x with lines dt 2 lc rgb 'gray' title 'chance'";

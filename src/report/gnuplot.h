@@ -18,6 +18,9 @@ struct Series {
   bool dashed = false;    // lines: a reference level (chance, held-out accuracy)
   int color = 0;          // lines: gnuplot line type whose colour to use (0: the next one)
   int dash_type = 0;      // lines: gnuplot dash type (0: by position; 2: dashed)
+  // lines: an interval band drawn under the line (one lo and hi per x), or empty for none.
+  std::vector<double> lo, hi;
+  bool has_band() const { return !lo.empty() && lo.size() == x.size() && hi.size() == x.size(); }
 };
 
 struct Chart {

@@ -15,6 +15,12 @@ namespace lethe::report {
 // reason).
 std::vector<Chart> build_charts(const RunResults& run, std::vector<std::string>* skipped);
 
+// The charts of a multi-seed aggregate (aggregate.json, report/aggregate.h), with their 95%
+// intervals as bands: the drop of correlated and other retain ROUGE-L from the fine-tuned model by
+// intensity, and the retain levels.
+std::vector<Chart> build_aggregate_charts(const nlohmann::json& aggregate,
+                                          std::vector<std::string>* skipped);
+
 // ROC curve points (false positive rate, true positive rate) for scores where higher = member,
 // from (0,0) to (1,1); ties are stepped together.
 void roc_curve(const std::vector<double>& member_scores,

@@ -1,6 +1,7 @@
 // HTML + Markdown rendering of a run's results; every string from the results is escaped.
 #include "report/report_writer.h"
 
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -9,8 +10,11 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/json_io.h"
 #include "eval/results_schema.h"
+#include "report/aggregate.h"
 #include "report/plots.h"
+#include "report/replication.h"
 
 namespace lethe::report {
 
@@ -82,6 +86,55 @@ const std::map<std::string, std::string>& method_notes() {
        "The gold standard: fine-tuned on the retain set only, never saw the forget set."},
       {"base", "The base model without any adapter."}};
   return notes;
+}
+
+// The sign-flip tests of aggregate.json's gap_tests, one row per method x intensity.
+std::vector<std::array<std::string, 5>> gap_test_cells(const json& aggregate) {
+  std::vector<std::array<std::string, 5>> rows;
+  if (!aggregate.contains("gap_tests") || !aggregate["gap_tests"].is_array()) return rows;
+  for (const auto& t : aggregate["gap_tests"]) {
+    char mean[32], p[32];
+    std::snprintf(mean, sizeof mean, "%+.3f", t.value("mean_difference", 0.0));
+    std::snprintf(p, sizeof p, "%.4g%s", t.value("p_value", 1.0),
+                  t.value("exact", true) ? "" : " (MC)");
+    rows.push_back({t.value("intensity", ""), t.value("method", ""),
+                    std::to_string(t.value("n", int64_t{0})) + " (" + t.value("pairs", "") + ")",
+                    mean, p});
+  }
+  return rows;
+}
+
+constexpr const char* kGapTestsNote =
+    "drop gap = (fine-tuned − model) ROUGE-L on correlated minus on other retain; each trained "
+    "model (seed × method × intensity) pairs its two drops; two-sided sign-flip permutation "
+    "test of the mean (exact for n ≤ 16).";
+
+std::string gap_tests_html(const json& aggregate) {
+  const auto rows = gap_test_cells(aggregate);
+  if (rows.empty()) return "";
+  std::string out = "<h3>Correlated vs other: sign-flip tests</h3>\n<p>" +
+                    html_escape(kGapTestsNote) +
+                    "</p>\n<table id=\"gap-tests\">\n<tr><th>intensity</th><th>method</th><th>n "
+                    "(pairs)</th><th>mean drop gap</th><th>p</th></tr>\n";
+  for (const auto& r : rows) {
+    out += "<tr>";
+    for (size_t i = 0; i < r.size(); ++i)
+      out += (i >= 3 ? "<td class=\"num\">" : "<td>") + html_escape(r[i]) + "</td>";
+    out += "</tr>\n";
+  }
+  return out + "</table>\n";
+}
+
+std::string gap_tests_markdown(const json& aggregate) {
+  const auto rows = gap_test_cells(aggregate);
+  if (rows.empty()) return "";
+  std::string out =
+      "### Correlated vs other: sign-flip tests\n\n" + markdown_escape(kGapTestsNote) +
+      "\n\n| intensity | method | n (pairs) | mean drop gap | p |\n|---|---|---|---:|---:|\n";
+  for (const auto& r : rows)
+    out += "| " + markdown_escape(r[0]) + " | " + markdown_escape(r[1]) + " | " +
+           markdown_escape(r[2]) + " | " + r[3] + " | " + r[4] + " |\n";
+  return out + "\n";
 }
 
 const SummaryRow* row_named(const std::vector<SummaryRow>& rows, const std::string& method) {
@@ -239,16 +292,48 @@ ReportOutput write_report(const fs::path& run_dir, const ReportOptions& options)
   ReportOutput result;
   result.html = options.out_html.empty() ? run_dir / "report.html" : options.out_html;
   result.markdown = fs::path(result.html).replace_extension(".md");
-  const fs::path plots_dir = options.plots_dir.empty() ? run.results_dir : options.plots_dir;
-  result.rows = summary_rows(run);
-  result.missing = run.missing;
-
+  // A multi-seed run folder (aggregate.json, one seed-N/ run per seed) reports the aggregate; a
+  // single run its own results, with the replication claims from its within-seed bootstrap.
+  json aggregate = read_aggregate(run_dir);
+  const bool multi_seed = aggregate.is_object();
+  const fs::path plots_dir = options.plots_dir.empty()
+                                 ? (multi_seed ? run_dir / "results" : run.results_dir)
+                                 : options.plots_dir;
   std::vector<std::string> skipped;
-  std::vector<Chart> charts = build_charts(run, &skipped);
+  std::vector<Chart> charts;
+  std::vector<std::string> findings;
+  if (multi_seed) {
+    result.rows = summary_rows_from_aggregate(aggregate);
+    charts = build_aggregate_charts(aggregate, &skipped);
+    std::string seeds, folders;
+    for (const auto& s : aggregate["seeds"]) seeds += (seeds.empty() ? "" : ", ") + s.dump();
+    for (const auto& f : aggregate["folders"])
+      folders += (folders.empty() ? "" : ", ") + f.get<std::string>();
+    findings.push_back("Seeds " + seeds + " (folders " + folders +
+                       ", each a complete run with its own report.html); every number is the mean "
+                       "over seeds with its 95% interval (" +
+                       aggregate["bootstrap"].value("procedure", std::string()) + ").");
+  } else {
+    result.rows = summary_rows(run);
+    result.missing = run.missing;
+    charts = build_charts(run, &skipped);
+    findings = key_findings(run, result.rows);
+    if (run.eval.is_object()) {
+      uint64_t seed = 0;
+      if (fs::exists(run_dir / "run.json")) {
+        const json r = core::read_json(run_dir / "run.json");
+        if (r.contains("seed") && r["seed"].is_number_unsigned()) seed = r["seed"].get<uint64_t>();
+      }
+      try {
+        aggregate = build_aggregate({{seed, run_dir}}, default_aggregate_bootstrap());
+      } catch (const std::exception& e) {
+        result.missing.push_back(std::string("replication: ") + e.what());
+      }
+    }
+  }
   if (options.plots)
     for (const auto& c : charts) render_chart(c, plots_dir);
   for (const auto& s : skipped) result.missing.push_back("plot " + s);
-  const auto findings = key_findings(run, result.rows);
 
   std::set<std::string> methods;
   for (const auto& r : result.rows) methods.insert(r.method);
@@ -298,6 +383,17 @@ ReportOutput write_report(const fs::path& run_dir, const ReportOptions& options)
     }
     h << "</table>\n";
     md << "\n";
+  }
+
+  if (aggregate.is_object()) {
+    const auto claims = replication_claims(aggregate);
+    const int64_t n_seeds = static_cast<int64_t>(aggregate["seeds"].size());
+    h << replication_html(claims, n_seeds) << gap_tests_html(aggregate);
+    md << replication_markdown(claims, n_seeds) << gap_tests_markdown(aggregate);
+  } else {
+    h << "<h2>Replication</h2>\n<p class=\"missing\">No evaluation results to measure the "
+         "study's claims on.</p>\n";
+    md << "## Replication\n\nNo evaluation results to measure the study's claims on.\n\n";
   }
 
   h << "<h2>Key findings</h2>\n<ul>\n";

@@ -1,4 +1,7 @@
 list(APPEND LETHE_SOURCES
+  src/report/aggregate.cpp
+  src/report/aggregate_plots.cpp
+  src/report/replication.cpp
   src/report/results_reader.cpp
   src/report/gnuplot.cpp
   src/report/plots.cpp

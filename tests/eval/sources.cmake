@@ -1,4 +1,5 @@
 list(APPEND LETHE_TEST_SOURCES
+  tests/eval/bootstrap_test.cpp
   tests/eval/generation_health_test.cpp
   tests/eval/ks_test_test.cpp
   tests/eval/memorization_test.cpp

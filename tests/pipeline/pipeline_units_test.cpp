@@ -89,6 +89,24 @@ TEST(PipelineConfig, EveryValueIsCheckedWithFileLineAndKeyPath) {
   fs::remove_all(dir);
 }
 
+TEST(PipelineConfig, SeedsIsAnOptionalCountOfAtLeastOne) {
+  const fs::path dir = test::make_temp_dir("pipeline_config_seeds");
+  const std::string f = (dir / "c.yaml").string();
+  EXPECT_EQ(config_error(dir, "seeds: 0\n"), f + ":1: seeds: must be an integer >= 1, got 0");
+  EXPECT_EQ(config_error(dir, "seeds: three\n"),
+            f + ":1: seeds: must be an integer >= 1, got \"three\"");
+  EXPECT_EQ(config_error(dir, "seeds: 5000\n"), f + ":1: seeds: must be at most 1000, got 5000");
+  EXPECT_EQ(config_error(dir, "seeds: 3\n"), "");
+  core::write_file_atomic(dir / "c.yaml", "seeds: 3\n");
+  EXPECT_EQ(pipeline::parse_run_config(pipeline::resolve_run_config(dir / "c.yaml", false), {})
+                .seeds.value_or(-1),
+            3);
+  // Without the key a run is one seed in OUT, as before.
+  EXPECT_FALSE(
+      pipeline::parse_run_config(pipeline::resolve_run_config(std::nullopt, false), {}).seeds);
+  fs::remove_all(dir);
+}
+
 TEST(PipelineConfig, TheProfilesParseToTheValuesTheStagesUsedBefore) {
   // The typed sections hold what the stages built from the JSON before the typed parse.
   const pipeline::RunConfig d =

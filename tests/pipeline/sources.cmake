@@ -6,6 +6,7 @@ if("src/pipeline/pipeline.cpp" IN_LIST LETHE_SOURCES)
     tests/pipeline/pipeline_units_test.cpp
     tests/pipeline/run_crash_test.cpp
     tests/pipeline/run_e2e_test.cpp
+    tests/pipeline/run_seeds_test.cpp
     tests/pipeline/unusable_out_test.cpp
   )
 endif()
