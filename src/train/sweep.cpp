@@ -16,6 +16,7 @@
 #include "core/json_io.h"
 #include "objectives/objective.h"
 #include "train/config_file.h"
+#include "train/stop_criterion.h"
 
 namespace lethe::train {
 
@@ -121,6 +122,13 @@ SweepSpec parse_sweep(const json& j, const std::string& where) {
   common["out"] = "";
   UnlearnConfig base = default_unlearn_config();
   unlearn_config_from_json(common, base, where);
+  if (!base.train.stop_when.empty()) {
+    try {
+      StopCriterion::parse(base.train.stop_when, training_eval_keys());
+    } catch (const UsageError& e) {
+      throw UsageError(where + ": stop_when: " + e.what());
+    }
+  }
 
   std::set<std::string> names;
   for (const auto& [method, grid] : j["methods"].items()) {
