@@ -413,7 +413,7 @@ TEST(ReportHtml, TrainingEvalRowsGiveCurvesAndTheStopStep) {
   EXPECT_NE(md.find("### Evaluation during unlearning"), std::string::npos);
   EXPECT_NE(md.find("| npo | `forget_rouge_l<=0.2` | 15 | 4 | 0.150 | 0.920 |"), std::string::npos)
       << md;
-  EXPECT_NE(md.find("| grad_ascent | - | - | 1 | 0.900 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| grad\\_ascent | - | - | 1 | 0.900 |"), std::string::npos) << md;
   EXPECT_NE(core::read_file(out.html).find("id=\"training-evals\""), std::string::npos);
   fs::remove_all(run);
 }
