@@ -107,7 +107,7 @@ void add_unlearn_command(CLI::App& app) {
         "greedy answer tokens per question (ROUGE-L)");
   o.add(*cmd, "--stop-when", "stop_when", K::string, t.stop_when,
         "stop at the first evaluation where this holds and export that model, e.g. "
-        "\"forget_rouge_l<=0.2 and retain_rouge_l>=0.9\" (needs --eval-every; docs/training.md)");
+        "\"forget_rouge_l<=0.2 and retain_rouge_l>=0.9\" (needs --eval-every; docs/unlearning.md)");
   cmd->callback([state] {
     apply_global_options();
     nlohmann::json config = state->overrides.resolve(state->config_file);

@@ -15,6 +15,7 @@
 #include "core/json_io.h"
 #include "core/progress.h"
 #include "sweep_fixture.h"
+#include "train/sweep.h"
 #include "train/trainer.h"
 
 namespace lethe {
@@ -182,6 +183,48 @@ TEST_F(TrainingEval, BadOptionsAreRejectedBeforeAnythingIsWritten) {
     EXPECT_EQ(std::string(e.what()),
               "--stop-when: the evaluation has no value for 'retain_rouge_l'");
   }
+}
+
+// lethe sweep with a criterion: epochs the stopped run never reached get the stopped model, and the
+// status files record the stop.
+TEST_F(TrainingEval, ASweepGivesEpochsPastTheStopTheStoppedModel) {
+  const json sweep = {
+      {"out", (dir_ / "sweep").string()},
+      {"model", "qwen2-tiny"},
+      {"adapter", "qwen2-tiny-lora"},
+      {"forget", "sf.jsonl"},
+      {"batch_size", 2},
+      {"eval_every", 1},
+      {"stop_when", "step >= 6"},
+      {"methods", {{"grad_ascent", {{"learning_rate", 5e-3}, {"epochs", {1, 3}}}}}}};
+  const auto spec = train::parse_sweep(sweep, "sweep.yaml");
+  const auto runner = [this](const train::UnlearnConfig& c, const fs::path& run_dir, bool resume) {
+    model_ = test::finetuned_tiny();
+    return train::unlearn_model(
+        model_, {forget_, {}, {}, 0}, c.train, "qwen2-tiny", run_dir, resume, nullptr, [this]() {
+          return train::EvalValues{{train::eval_key::kForgetAnswerProb,
+                                    std::exp(test::mean_answer_logp(model_, forget_))}};
+        });
+  };
+  const auto summary = train::run_sweep(spec, {}, runner);
+  EXPECT_EQ(summary.done, 2);
+  EXPECT_EQ(summary.failed, 0);
+  fs::path ep1, ep3;
+  for (const auto& c : spec.configs()) (c.epochs == 1 ? ep1 : ep3) = dir_ / "sweep" / c.name;
+  const auto status1 = core::read_json(ep1 / "sweep_status.json");
+  const auto status3 = core::read_json(ep3 / "sweep_status.json");
+  EXPECT_EQ(status1.at("stop_step"), 6);
+  EXPECT_FALSE(status1.at("stopped_before_epoch").get<bool>());  // epoch 1 ended at step 4
+  EXPECT_EQ(status3.at("stop_step"), 6);
+  EXPECT_TRUE(status3.at("stopped_before_epoch").get<bool>());
+  // Epoch 3 (step 12) was never reached: its adapter is the one of exactly 6 steps.
+  auto exactly = options();
+  exactly.max_steps = 6;
+  run("exactly6", exactly);
+  EXPECT_EQ(core::read_file(ep3 / "adapter_model.safetensors"),
+            core::read_file(dir_ / "exactly6" / "adapter_model.safetensors"));
+  EXPECT_NE(core::read_file(ep1 / "adapter_model.safetensors"),
+            core::read_file(ep3 / "adapter_model.safetensors"));
 }
 
 }  // namespace
