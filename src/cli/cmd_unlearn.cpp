@@ -8,8 +8,8 @@
 #include "cli/output_lock.h"
 #include "cli/train_cli.h"
 #include "core/error.h"
-#include "core/runtime.h"
 #include "core/progress.h"
+#include "core/runtime.h"
 #include "objectives/objective.h"
 #include "train/config_file.h"
 #include "train/distributed.h"
@@ -95,6 +95,19 @@ void add_unlearn_command(CLI::App& app) {
         "also export the adapter (full: the model) after these epochs (out/epoch-N), e.g. 5,10,20");
   o.add(*cmd, "--save-every-steps", "save_every_steps", K::integer, d["save_every_steps"],
         "> 0: resumable checkpoint every N steps");
+  // Written into the config only when set (train_options_to_json), so the defaults are spelled
+  // here from TrainOptions.
+  const train::TrainOptions t;
+  o.add(*cmd, "--eval-every", "eval_every", K::integer, t.eval_every,
+        "> 0: evaluate forget/retain (ROUGE-L, answer prob) every N steps into metrics.jsonl "
+        "(one process only)");
+  o.add(*cmd, "--eval-limit", "eval_limit", K::integer, t.eval_limit,
+        "questions per set each evaluation reads (0: all)");
+  o.add(*cmd, "--eval-max-new-tokens", "eval_max_new_tokens", K::integer, t.eval_max_new_tokens,
+        "greedy answer tokens per question (ROUGE-L)");
+  o.add(*cmd, "--stop-when", "stop_when", K::string, t.stop_when,
+        "stop at the first evaluation where this holds and export that model, e.g. "
+        "\"forget_rouge_l<=0.2 and retain_rouge_l>=0.9\" (needs --eval-every; docs/unlearning.md)");
   cmd->callback([state] {
     apply_global_options();
     nlohmann::json config = state->overrides.resolve(state->config_file);
@@ -116,9 +129,13 @@ void add_unlearn_command(CLI::App& app) {
     if (group && group->rank() > 0) core::Progress::set_quiet(true);
     auto result = train::run_unlearn(resolved, state->resume, group.get());
     if (group && group->rank() > 0) return;
-    std::printf("unlearn %s: %lld steps, final loss %.4f, %.0f tokens/s, %.1fs%s -> %s\n",
+    const std::string stop =
+        result.stop_step
+            ? ", stopped at step " + std::to_string(*result.stop_step) + " (--stop-when met)"
+            : "";
+    std::printf("unlearn %s: %lld steps, final loss %.4f, %.0f tokens/s, %.1fs%s%s -> %s\n",
                 resolved.train.objective.c_str(), static_cast<long long>(result.steps),
-                result.final_loss, result.tokens_per_second, result.seconds,
+                result.final_loss, result.tokens_per_second, result.seconds, stop.c_str(),
                 group ? (", " + std::to_string(group->world_size()) + " processes").c_str() : "",
                 resolved.out.c_str());
   });

@@ -143,14 +143,20 @@ Evaluator::Evaluator(model::CausalLM model, const text::Tokenizer& tokenizer,
   };
   const std::string where = dataset.dir.string();
   LETHE_CHECK(!dataset.sf.empty(), where, "/", data::files::sf, ": no forget questions");
+  // The truth-ratio material is read only by metrics of paraphrased / perturbed answers (a run
+  // evaluating ROUGE-L and answer probability alone needs no wrong_details).
+  const bool needs_wrong_details = any_reads(metrics_, MetricInput::kPerturbedNll);
   std::set<std::string> forget_ids;
   std::set<std::string> person_ids;
   for (size_t i = 0; i < limit(dataset.sf.size()); ++i) {
     const auto& qa = dataset.sf[i];
     const auto* wd = dataset.wrong_details_for(qa.id);
-    LETHE_CHECK(wd, where, "/", data::files::wrong_details, ": no record for forget question ",
-                qa.id);
-    forget_.push_back({&qa, wd->paraphrased_answer, wd->perturbed_answers});
+    LETHE_CHECK(wd || !needs_wrong_details, where, "/", data::files::wrong_details,
+                ": no record for forget question ", qa.id);
+    if (wd)
+      forget_.push_back({&qa, wd->paraphrased_answer, wd->perturbed_answers});
+    else
+      forget_.push_back({&qa, "", {}});
     forget_ids.insert(qa.id);
     if (!qa.person_id.empty() && person_ids.insert(qa.person_id).second) {
       const auto* p = dataset.profile(qa.person_id);
@@ -160,9 +166,12 @@ Evaluator::Evaluator(model::CausalLM model, const text::Tokenizer& tokenizer,
   for (size_t i = 0; i < limit(dataset.sr.size()); ++i) {
     const auto& qa = dataset.sr[i];
     const auto* wd = dataset.wrong_details_for(qa.id);
-    LETHE_CHECK(wd, where, "/", data::files::wrong_details, ": no record for retain question ",
-                qa.id);
-    retain_.push_back({&qa, wd->paraphrased_answer, wd->perturbed_answers});
+    LETHE_CHECK(wd || !needs_wrong_details, where, "/", data::files::wrong_details,
+                ": no record for retain question ", qa.id);
+    if (wd)
+      retain_.push_back({&qa, wd->paraphrased_answer, wd->perturbed_answers});
+    else
+      retain_.push_back({&qa, "", {}});
   }
   for (size_t i = 0; i < limit(dataset.world.size()); ++i) {
     const auto& qa = dataset.world[i];

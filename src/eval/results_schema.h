@@ -64,6 +64,20 @@ inline constexpr const char* kRelearnForgetRougeL = "forget_rouge_l";
 inline constexpr const char* kRelearnRecoveryRougeL = "recovery_rouge_l";
 inline constexpr const char* kRelearnRecoveryProb = "recovery_prob";
 
+// metrics.jsonl of a training run with evaluation during training (train/training_eval.h): besides
+// the loss rows, rows {kind: "eval", step, epoch, forget_rouge_l, forget_answer_prob,
+// retain_rouge_l, retain_answer_prob, forget_n, retain_n, eval_s, stop_met}; the run's
+// sweep_results.json configs then carry stop_when and stop_step.
+inline constexpr const char* kRowKind = "kind";
+inline constexpr const char* kEvalRow = "eval";
+inline constexpr const char* kStopMet = "stop_met";
+inline constexpr const char* kTrainForgetRougeL = "forget_rouge_l";
+inline constexpr const char* kTrainForgetAnswerProb = "forget_answer_prob";
+inline constexpr const char* kTrainRetainRougeL = "retain_rouge_l";
+inline constexpr const char* kTrainRetainAnswerProb = "retain_answer_prob";
+inline constexpr const char* kStopWhen = "stop_when";
+inline constexpr const char* kStopStep = "stop_step";
+
 // The value at a path of object keys, or null when any step is missing or not an object.
 const json* at(const json& doc, std::initializer_list<std::string_view> path);
 

@@ -14,6 +14,8 @@
 #include "quant/quantize_eval.h"
 #include "train/lr_schedule.h"
 #include "train/relearn.h"
+#include "train/stop_criterion.h"
+#include "train/training_eval.h"
 #if LETHE_PIPELINE_HAS_QUANT
 #include "quant/scheme.h"
 #endif
@@ -376,6 +378,15 @@ UnlearnSection parse_unlearn(const Checker& c, const json& section, uint64_t see
       c.integer(v, at, 0);
     else if (key == "system_prompt") {
       if (!v.is_null()) c.string(v, at);
+    } else if (key == "eval_every" || key == "eval_limit") {
+      c.integer(v, at, 0);
+    } else if (key == "eval_max_new_tokens") {
+      c.integer(v, at, 1);
+    } else if (key == "stop_when") {
+      if (!v.is_null()) {
+        const std::string text = c.string(v, at);
+        c.library(at, [&] { train::StopCriterion::parse(text, train::training_eval_keys()); });
+      }
     } else if (!check_train_option(c, key, v, at)) {
       auto valid = train_option_names();
       valid.erase(
@@ -383,11 +394,16 @@ UnlearnSection parse_unlearn(const Checker& c, const json& section, uint64_t see
                          [](const std::string& k) { return k == "epochs" || k == "save_epochs"; }),
           valid.end());
       valid.insert(valid.end(),
-                   {"parameters", "refusal_seed", "system_prompt", "intensities", "methods"});
+                   {"parameters", "refusal_seed", "system_prompt", "eval_every", "eval_limit",
+                    "eval_max_new_tokens", "stop_when", "intensities", "methods"});
       c.unknown(at, valid);
     }
     common[key] = v;
   }
+  if (common.contains("stop_when") && !common["stop_when"].is_null() &&
+      (!common.contains("eval_every") || common["eval_every"].get<double>() <= 0))
+    c.fail(path + ".stop_when",
+           "needs unlearn.eval_every > 0 (the criterion is checked at each evaluation)");
   if (!section.contains("intensities")) c.fail(path + ".intensities", "missing");
   if (!section.contains("methods")) c.fail(path + ".methods", "missing");
 

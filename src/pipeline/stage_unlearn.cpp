@@ -10,6 +10,21 @@ using json = nlohmann::json;
 
 namespace lethe::pipeline {
 
+namespace {
+
+// A run its stop criterion ended before an intensity's epoch: that intensity gets the stopped
+// model, the files the run's final export wrote into its root (not its folders, logs or config).
+void copy_stopped_model(const fs::path& run, const fs::path& dest) {
+  fs::create_directories(dest);
+  for (const auto& entry : fs::directory_iterator(run)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_regular_file() || name == "metrics.jsonl" || name == "config.yaml") continue;
+    fs::copy_file(entry.path(), dest / name);
+  }
+}
+
+}  // namespace
+
 StageOutcome stage_unlearn(const RunContext& ctx, const std::string& inputs_sha,
                            std::vector<std::string>* models) {
   const UnlearnSection& section = ctx.config.unlearn;
@@ -47,15 +62,29 @@ StageOutcome stage_unlearn(const RunContext& ctx, const std::string& inputs_sha,
         const std::string name = "unlearn_" + method.name + "_" + l.second;
         const fs::path dest = tmp / "models" / name;
         fs::create_directories(dest.parent_path());
-        fs::rename(run / ("epoch-" + std::to_string(l.first)), dest);
-        sweep["configs"].push_back({{"name", name},
-                                    {"method", method.name},
-                                    {"intensity", l.second},
-                                    {"epochs", l.first},
-                                    {"learning_rate", config.train.schedule.lr},
-                                    {"params", method.params},
-                                    {"run_final_loss", result.final_loss},
-                                    {"run_seconds", result.seconds}});
+        const fs::path epoch_dir = run / ("epoch-" + std::to_string(l.first));
+        const bool stopped_before = result.stop_step && !fs::exists(epoch_dir);
+        if (stopped_before)
+          copy_stopped_model(run, dest);
+        else
+          fs::rename(epoch_dir, dest);
+        json entry = {{"name", name},
+                      {"method", method.name},
+                      {"intensity", l.second},
+                      {"epochs", l.first},
+                      {"learning_rate", config.train.schedule.lr},
+                      {"params", method.params},
+                      {"run_final_loss", result.final_loss},
+                      {"run_seconds", result.seconds}};
+        // Only runs that evaluate during training carry these (the default output is unchanged).
+        if (config.train.eval_every > 0) {
+          entry["eval_every"] = config.train.eval_every;
+          entry["stop_when"] =
+              config.train.stop_when.empty() ? json(nullptr) : json(config.train.stop_when);
+          entry["stop_step"] = result.stop_step ? json(*result.stop_step) : json(nullptr);
+          entry["stopped_before_epoch"] = stopped_before;
+        }
+        sweep["configs"].push_back(entry);
       }
       // The run's metrics (loss per step) stay with the results; checkpoints are dropped.
       fs::create_directories(tmp / "results" / "unlearn_metrics");

@@ -8,6 +8,8 @@
 #include <set>
 #include <tuple>
 
+#include "report/training_evals.h"
+
 namespace lethe::report {
 
 namespace {
@@ -523,6 +525,8 @@ std::vector<Chart> build_charts(const RunResults& run, std::vector<std::string>*
   quant_chart(run, charts, skipped);
   relearn_chart(run, charts, skipped);
   roc_chart(run, charts, skipped);
+  // Only runs that evaluated during training have it; its absence is not a missing piece.
+  if (auto c = training_eval_chart(run)) charts.push_back(*c);
   return charts;
 }
 

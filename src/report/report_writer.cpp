@@ -15,6 +15,7 @@
 #include "report/aggregate.h"
 #include "report/plots.h"
 #include "report/replication.h"
+#include "report/training_evals.h"
 
 namespace lethe::report {
 
@@ -278,7 +279,8 @@ std::vector<std::string> key_findings(const RunResults& run, const std::vector<S
          b = k::number_at(last, {k::kRelearnForgetRougeL});
     if (a && b) {
       std::string s = "Relearning on " + label + ": forget ROUGE-L went from " + fmt(a, 2) +
-                      " to " + fmt(b, 2) + " in " + fmt(k::number_at(last, {k::kStep}), 0) + " steps";
+                      " to " + fmt(b, 2) + " in " + fmt(k::number_at(last, {k::kStep}), 0) +
+                      " steps";
       if (auto rec = k::number_at(last, {k::kRelearnRecoveryRougeL}))
         s += " (" + fmt(*rec * 100, 0) + "% of the fine-tuned level)";
       out.push_back(s + ".");
@@ -383,6 +385,34 @@ ReportOutput write_report(const fs::path& run_dir, const ReportOptions& options)
     }
     h << "</table>\n";
     md << "\n";
+  }
+
+  // Evaluation during unlearning (lethe unlearn --eval-every): one line per method's run.
+  const auto training = training_eval_summaries(run);
+  if (!training.empty()) {
+    h << "<h3>Evaluation during unlearning</h3>\n<table id=\"training-evals\">\n<tr><th>method</th>"
+         "<th>stop criterion</th><th>met at step</th><th>evaluations</th><th>forget ROUGE-L</th>"
+         "<th>retain ROUGE-L</th></tr>\n";
+    md << "### Evaluation during unlearning\n\n| method | stop criterion | met at step | "
+          "evaluations | forget ROUGE-L | retain ROUGE-L |\n|---|---|---:|---:|---:|---:|\n";
+    for (const auto& t : training) {
+      const std::string met = t.stop_when.empty() ? "-"
+                              : t.stop_step       ? std::to_string(*t.stop_step)
+                                                  : "never";
+      const std::string criterion_html =
+          t.stop_when.empty() ? "-" : "<code>" + html_escape(t.stop_when) + "</code>";
+      const std::string criterion_md = t.stop_when.empty() ? "-" : "`" + t.stop_when + "`";
+      h << "<tr><td>" << html_escape(t.method) << "</td><td>" << criterion_html
+        << "</td><td class=\"num\">" << met << "</td><td class=\"num\">" << t.evaluations
+        << "</td><td class=\"num\">" << fmt(t.forget_rouge_l) << "</td><td class=\"num\">"
+        << fmt(t.retain_rouge_l) << "</td></tr>\n";
+      md << "| " << markdown_escape(t.method) << " | " << criterion_md << " | " << met << " | "
+         << t.evaluations << " | " << fmt(t.forget_rouge_l) << " | " << fmt(t.retain_rouge_l)
+         << " |\n";
+    }
+    h << "</table>\n<p>ROUGE-L at the stop step (else the last evaluation), on the evaluation "
+         "subset.</p>\n";
+    md << "\nROUGE-L at the stop step (else the last evaluation), on the evaluation subset.\n\n";
   }
 
   if (aggregate.is_object()) {

@@ -142,6 +142,26 @@ RunResults read_run(const fs::path& run_dir) {
       break;
     }
   }
+  // Evaluation rows of the unlearning runs (lethe unlearn --eval-every); nothing is missing when a
+  // run did not evaluate.
+  if (fs::is_directory(r / "unlearn_metrics")) {
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(r / "unlearn_metrics"))
+      if (e.is_regular_file() && e.path().extension() == ".jsonl") files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+      try {
+        std::vector<json> rows;
+        for (const auto& row : core::read_jsonl(f))
+          if (row.is_object() && row.value(eval::schema::kRowKind, "") == eval::schema::kEvalRow)
+            rows.push_back(row);
+        if (!rows.empty()) run.training_evals.emplace_back(f.stem().string(), std::move(rows));
+      } catch (const std::exception& e) {
+        run.missing.push_back(fs::relative(f, run_dir).generic_string() +
+                              ": unreadable: " + e.what());
+      }
+    }
+  }
   for (const char* dir : {"data", "models"})
     if (!fs::is_directory(run_dir / dir)) run.missing.push_back(std::string(dir) + "/ (folder)");
 
@@ -153,7 +173,8 @@ RunResults read_run(const fs::path& run_dir) {
       m.aggregates = k::at(entry, {k::kAggregates});
       m.per_example = k::at(entry, {k::kPerExample});
       m.method = classify_reference(name);
-      if (const json* r = k::at(entry, {k::kRetainReference}); r && r->is_boolean() && r->get<bool>())
+      if (const json* r = k::at(entry, {k::kRetainReference});
+          r && r->is_boolean() && r->get<bool>())
         m.method = "retain_only";
       if (m.method.empty()) {
         const json* s = sweep_entry(run.sweep_index, name);

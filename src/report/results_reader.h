@@ -35,6 +35,9 @@ struct RunResults {
       repr_layers;                                    // repr_results_<layer>.json, by layer_index
   std::vector<std::pair<std::string, json>> relearn;  // label -> relearn_results*.json
   json retain_compare;                                // retain_compare_results.json or null
+  // Method -> the evaluation rows of its unlearning run (results/unlearn_metrics/METHOD.jsonl rows
+  // with kind "eval"), by method name; only runs that evaluated during training.
+  std::vector<std::pair<std::string, std::vector<json>>> training_evals;
   json config;  // config.yaml/config.json of the run (as text or JSON) or null
   std::string config_text;
   std::vector<std::string> found;  // relative paths read

@@ -7,6 +7,7 @@ list(APPEND LETHE_SOURCES
   src/report/plots.cpp
   src/report/report_writer.cpp
   src/report/summary_table.cpp
+  src/report/training_evals.cpp
   src/report/audit.cpp
   src/report/audit_bundle.cpp
 )

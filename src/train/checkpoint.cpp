@@ -60,13 +60,14 @@ std::string run_fingerprint(const TrainOptions& options, const NamedParameters& 
 
 void Checkpointer::save(const NamedParameters& trainable, const AdamW& optimizer,
                         const TrainerState& state, int64_t keep) const {
-  const json state_json = {{"step", state.step},
-                           {"epoch", state.epoch},
-                           {"micro", state.micro},
-                           {"loss", state.loss},
-                           {"total_steps", state.total_steps},
-                           {"fingerprint", state.fingerprint},
-                           {"format", "lethe-trainer-1"}};
+  json state_json = {{"step", state.step},
+                     {"epoch", state.epoch},
+                     {"micro", state.micro},
+                     {"loss", state.loss},
+                     {"total_steps", state.total_steps},
+                     {"fingerprint", state.fingerprint},
+                     {"format", "lethe-trainer-1"}};
+  if (state.stop_step > 0) state_json["stop_step"] = state.stop_step;
   const fs::path final_dir = step_dir(dir_, state.step);
   core::write_dir_atomic(final_dir, [&](const fs::path& tmp) {
     io::StateDict weights;
@@ -106,6 +107,7 @@ TrainerState Checkpointer::restore(const fs::path& from, const std::string& fing
     state.epoch = stored_state.at("epoch").get<int64_t>();
     state.micro = stored_state.at("micro").get<int64_t>();
     state.loss = stored_state.value("loss", 0.0);
+    state.stop_step = stored_state.value("stop_step", int64_t{0});
     state.fingerprint = stored_state.at("fingerprint").get<std::string>();
     LETHE_CHECK(state.fingerprint == fingerprint, where,
                 ": it was made with other training options or data");

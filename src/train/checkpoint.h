@@ -21,6 +21,7 @@ struct TrainerState {
   double loss = 0.0;        // mean loss of the last step
   int64_t total_steps = 0;  // written for readers; a resumed run recomputes its own
   std::string fingerprint;  // run_fingerprint of the run that wrote it
+  int64_t stop_step = 0;    // > 0: the run ended here because its stop criterion was met
 };
 
 // SHA-256 of what determines the trajectory: the options (not the saving / logging ones), the

@@ -8,8 +8,10 @@ list(APPEND LETHE_SOURCES
   src/train/lr_schedule.cpp
   src/train/pretrain.cpp
   src/train/reference_cache.cpp
+  src/train/stop_criterion.cpp
   src/train/train_options.cpp
   src/train/trainer.cpp
+  src/train/training_eval.cpp
 )
 list(APPEND LETHE_CLI_SOURCES src/cli/cmd_finetune.cpp src/cli/cmd_pretrain.cpp)
 list(APPEND LETHE_COMMANDS finetune pretrain)

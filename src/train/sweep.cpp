@@ -16,6 +16,7 @@
 #include "core/json_io.h"
 #include "objectives/objective.h"
 #include "train/config_file.h"
+#include "train/stop_criterion.h"
 
 namespace lethe::train {
 
@@ -121,6 +122,13 @@ SweepSpec parse_sweep(const json& j, const std::string& where) {
   common["out"] = "";
   UnlearnConfig base = default_unlearn_config();
   unlearn_config_from_json(common, base, where);
+  if (!base.train.stop_when.empty()) {
+    try {
+      StopCriterion::parse(base.train.stop_when, training_eval_keys());
+    } catch (const UsageError& e) {
+      throw UsageError(where + ": stop_when: " + e.what());
+    }
+  }
 
   std::set<std::string> names;
   for (const auto& [method, grid] : j["methods"].items()) {
@@ -299,7 +307,7 @@ json write_sweep_index(const SweepSpec& spec) {
     if (entry["status"] == "done" || entry["status"] == "failed") {
       try {
         const json s = core::read_json(status);
-        for (const char* key : {"finished_at", "error", "final_loss", "seconds"})
+        for (const char* key : {"finished_at", "error", "final_loss", "seconds", "stop_step"})
           if (s.contains(key)) entry[key] = s[key];
       } catch (const std::exception&) {
       }
@@ -321,8 +329,10 @@ void publish_config(const SweepSpec& spec, const SweepGroup& group, const SweepC
                     const fs::path& run_dir, const TrainResult& result) {
   const bool from_epoch =
       !group.config.train.save_epochs.empty() && config.epochs != group.config.train.epochs;
-  const fs::path source =
-      from_epoch ? run_dir / ("epoch-" + std::to_string(config.epochs)) : run_dir;
+  // A run its stop criterion ended before this epoch: the config gets the stopped model.
+  const fs::path epoch_dir = run_dir / ("epoch-" + std::to_string(config.epochs));
+  const bool stopped_before = result.stop_step && !fs::exists(epoch_dir);
+  const fs::path source = from_epoch && !stopped_before ? epoch_dir : run_dir;
   LETHE_CHECK(fs::exists(source / "adapter_model.safetensors"), "sweep: ", config.name, ": ",
               source.string(), " holds no adapter after training");
   const fs::path target = spec.out / config.name;
@@ -338,18 +348,22 @@ void publish_config(const SweepSpec& spec, const SweepGroup& group, const SweepC
         if (!line.contains("epoch") || line["epoch"].get<double>() <= config.epochs + 1e-9)
           lines.push_back(line);
     core::write_jsonl(tmp / "metrics.jsonl", lines);
+    double final_loss = result.final_loss;
+    for (const auto& line : lines)
+      if (!is_eval_row(line)) final_loss = line.value("loss", 0.0);
     UnlearnConfig alone = group.config;
     alone.train.epochs = config.epochs;
     alone.train.save_epochs = {};
     alone.out = target.string();
     write_config_file(tmp / "config.yaml", unlearn_config_to_json(alone));
-    json status = {
-        {"status", "done"},
-        {"name", config.name},
-        {"finished_at", now_iso()},
-        {"final_loss", lines.empty() ? result.final_loss : lines.back().value("loss", 0.0)},
-        {"seconds", result.seconds},
-        {"from_run", group.name}};
+    json status = {{"status", "done"},          {"name", config.name},
+                   {"finished_at", now_iso()},  {"final_loss", final_loss},
+                   {"seconds", result.seconds}, {"from_run", group.name}};
+    if (!group.config.train.stop_when.empty()) {
+      status["stop_when"] = group.config.train.stop_when;
+      status["stop_step"] = result.stop_step ? json(*result.stop_step) : json(nullptr);
+      status["stopped_before_epoch"] = stopped_before;
+    }
     core::write_json(tmp / kStatusFile, status);
   });
 }

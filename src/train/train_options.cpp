@@ -49,6 +49,12 @@ json train_options_to_json(const TrainOptions& o) {
   j["save_epochs"] = o.save_epochs;
   j["keep_checkpoints"] = o.keep_checkpoints;
   j["log_every"] = o.log_every;
+  if (o.eval_every > 0 || !o.stop_when.empty()) {
+    j["eval_every"] = o.eval_every;
+    j["eval_limit"] = o.eval_limit;
+    j["eval_max_new_tokens"] = o.eval_max_new_tokens;
+    j["stop_when"] = o.stop_when;
+  }
   return j;
 }
 
@@ -145,6 +151,14 @@ void train_options_from_json(const json& j, TrainOptions& o, const std::string& 
       o.keep_checkpoints = get_as<int64_t>(value, key, where);
     else if (key == "log_every")
       o.log_every = get_as<int64_t>(value, key, where);
+    else if (key == "eval_every")
+      o.eval_every = get_as<int64_t>(value, key, where);
+    else if (key == "eval_limit")
+      o.eval_limit = get_as<int64_t>(value, key, where);
+    else if (key == "eval_max_new_tokens")
+      o.eval_max_new_tokens = get_as<int64_t>(value, key, where);
+    else if (key == "stop_when")
+      o.stop_when = value.is_null() ? "" : get_as<std::string>(value, key, where);
     else
       LETHE_FAIL(where, ": unknown training option '", key, "'");
   }
@@ -158,6 +172,13 @@ void train_options_from_json(const json& j, TrainOptions& o, const std::string& 
   LETHE_CHECK(o.keep_checkpoints >= 1, where, ": keep_checkpoints must be >= 1");
   LETHE_CHECK(o.log_every >= 1, where, ": log_every must be >= 1");
   for (auto e : o.save_epochs) LETHE_CHECK(e >= 1, where, ": save_epochs must be >= 1, got ", e);
+  LETHE_CHECK(o.eval_every >= 0, where, ": eval_every must be >= 0, got ", o.eval_every);
+  LETHE_CHECK(o.eval_limit >= 0, where, ": eval_limit must be >= 0 (0: every question), got ",
+              o.eval_limit);
+  LETHE_CHECK(o.eval_max_new_tokens > 0, where, ": eval_max_new_tokens must be positive, got ",
+              o.eval_max_new_tokens);
+  LETHE_CHECK(o.stop_when.empty() || o.eval_every > 0, where,
+              ": stop_when needs eval_every > 0 (the criterion is checked at each evaluation)");
 }
 
 }  // namespace lethe::train

@@ -48,6 +48,16 @@ struct TrainOptions {
   int64_t log_every = 1;             // metrics.jsonl line every N optimizer steps
   std::string label = "train";       // progress-bar label
 
+  // Evaluation during training (train/training_eval.h): > 0: TrainTarget::evaluate runs before the
+  // first step, every N optimizer steps and after the last, one "kind": "eval" metrics.jsonl row
+  // each. Refused in data-parallel runs.
+  int64_t eval_every = 0;
+  int64_t eval_limit = 20;           // questions per set (forget, retain) an evaluation reads
+  int64_t eval_max_new_tokens = 48;  // greedy answer tokens (ROUGE-L)
+  // Stops the run at the first evaluation (after a step) where this holds and exports that model
+  // (train/stop_criterion.h: "forget_rouge_l<=0.2 and retain_rouge_l>=0.9"); needs eval_every.
+  std::string stop_when;
+
   // Simulates a crash after this many optimizer steps of this invocation (tests of --resume).
   int64_t stop_after_steps = 0;
 };
@@ -56,7 +66,9 @@ struct TrainOptions {
 // keys and bad values naming `where`. Keys: objective, objective_params, reference, learning_rate,
 // lr_scheduler, warmup_steps, warmup_ratio, min_lr_ratio, weight_decay, adam_beta1, adam_beta2,
 // adam_epsilon, epochs, max_steps, batch_size, grad_accum, max_grad_norm, group_by_length, seed,
-// autocast, trainable_layers, save_every_steps, save_epochs, keep_checkpoints, log_every.
+// autocast, trainable_layers, save_every_steps, save_epochs, keep_checkpoints, log_every, and
+// (written only when eval_every > 0 or stop_when is set, so other runs' configs and fingerprints
+// are unchanged) eval_every, eval_limit, eval_max_new_tokens, stop_when.
 nlohmann::json train_options_to_json(const TrainOptions& options);
 // Applies the keys present in `json` on top of `options`.
 void train_options_from_json(const nlohmann::json& json, TrainOptions& options,

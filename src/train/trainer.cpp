@@ -18,6 +18,7 @@
 #include "train/checkpoint.h"
 #include "train/distributed.h"
 #include "train/reference_cache.h"
+#include "train/stop_criterion.h"
 
 namespace lethe::train {
 
@@ -63,6 +64,9 @@ void check_inputs(const TrainData& data, const TrainOptions& options, const Obje
   (void)check_lr;
   LETHE_CHECK(options.batch_size > 0 && options.grad_accum > 0,
               "batch_size and grad_accum must be positive");
+  LETHE_CHECK(options.eval_every >= 0, "eval_every must be >= 0, got ", options.eval_every);
+  LETHE_CHECK(options.stop_when.empty() || options.eval_every > 0,
+              "stop_when needs eval_every > 0 (the criterion is checked at each evaluation)");
 }
 
 int64_t layer_of(const std::string& name) {
@@ -331,6 +335,17 @@ TrainResult train(model::CausalLM& model, TrainTarget target, const TrainData& d
   const bool parallel = group && group->world_size() > 1;
   const bool writer = !group || group->rank() == 0;
   check_inputs(data, options, use);
+  const bool evaluating = options.eval_every > 0;
+  // Rank 0 alone would have to evaluate and broadcast the stop; refused instead (docs/training.md).
+  LETHE_CHECK(
+      !evaluating || !parallel,
+      "eval_every / stop_when: evaluation during training is not supported in data-parallel "
+      "runs (",
+      group ? group->world_size() : 1, " processes); run it in one process");
+  LETHE_CHECK(!evaluating || target.evaluate, "eval_every: no evaluation given for this run");
+  std::optional<StopCriterion> criterion;
+  if (!options.stop_when.empty())
+    criterion = StopCriterion::parse(options.stop_when, training_eval_keys());
 
   // ---- what trains (the objective may choose its layers), the plan, the optimizer
   std::vector<int64_t> layers = options.trainable_layers;
@@ -384,7 +399,9 @@ TrainResult train(model::CausalLM& model, TrainTarget target, const TrainData& d
   // ---- the loop: epochs of micro-batches, grad_accum of them per optimizer step
   int64_t step = start.step, epoch = start.epoch, micro = start.micro;  // micro: next of `epoch`
   double last_loss = start.loss;
-  const bool done_already = step >= total_steps;
+  std::optional<int64_t> stop_step;
+  if (start.stop_step > 0) stop_step = start.stop_step;
+  const bool done_already = step >= total_steps || stop_step.has_value();
   core::Progress progress(options.label, total_steps);
   progress.update(step, done_already ? "done" : "");
   model->train();
@@ -394,10 +411,32 @@ TrainResult train(model::CausalLM& model, TrainTarget target, const TrainData& d
   const auto save_checkpoint = [&](int64_t next_epoch, int64_t next_micro) {
     if (writer)
       checkpoints.save(trainable, optimizer,
-                       {step, next_epoch, next_micro, last_loss, total_steps, fingerprint},
+                       {step, next_epoch, next_micro, last_loss, total_steps, fingerprint,
+                        stop_step.value_or(0)},
                        options.keep_checkpoints);
   };
-  while (!done_already && epoch < plan.epochs && step < total_steps && !stopped) {
+  // One evaluation row; true when the stop criterion holds (never checked before the first step).
+  EvalValues last_eval;
+  const auto evaluate = [&](double epoch_position) {
+    const auto t_eval = clock::now();
+    model->eval();
+    {
+      torch::NoGradGuard no_grad;
+      last_eval = target.evaluate();
+    }
+    model->train();
+    last_eval[eval_key::kStep] = static_cast<double>(step);
+    std::optional<bool> met;
+    if (criterion) met = step > 0 && criterion->met(last_eval);
+    if (writer)
+      core::append_line(metrics_path,
+                        eval_row(step, epoch_position, last_eval,
+                                 std::chrono::duration<double>(clock::now() - t_eval).count(), met)
+                            .dump());
+    return met.value_or(false);
+  };
+  if (evaluating && !done_already && step == 0) evaluate(0.0);
+  while (!done_already && epoch < plan.epochs && step < total_steps && !stopped && !stop_step) {
     const auto forget_plan =
         data::plan_epoch(plan.forget_lengths, plan.batches, options.seed, epoch);
     std::vector<std::vector<int64_t>> retain_plan;
@@ -405,7 +444,7 @@ TrainResult train(model::CausalLM& model, TrainTarget target, const TrainData& d
       retain_plan = data::plan_epoch(plan.retain_lengths, plan.batches,
                                      data::derive_seed(options.seed, 2, 0), epoch);
     const int64_t n_micro = static_cast<int64_t>(forget_plan.size());
-    while (micro < n_micro && step < total_steps && !stopped) {
+    while (micro < n_micro && step < total_steps && !stopped && !stop_step) {
       const auto t_step = clock::now();
       // The micro-batches of this step (the last group of an epoch may be shorter).
       const int64_t group_start = micro - micro % options.grad_accum;
@@ -457,13 +496,16 @@ TrainResult train(model::CausalLM& model, TrainTarget target, const TrainData& d
       const double step_seconds = std::chrono::duration<double>(clock::now() - t_step).count();
       const double tokens_per_s = totals.tokens / std::max(step_seconds, 1e-9);
       const bool epoch_done = micro >= n_micro;
+      const double epoch_position =
+          static_cast<double>(epoch) + static_cast<double>(micro) / static_cast<double>(n_micro);
       if (writer && (step % options.log_every == 0 || step == total_steps)) {
-        const double epoch_position =
-            static_cast<double>(epoch) + static_cast<double>(micro) / static_cast<double>(n_micro);
         core::append_line(metrics_path,
                           metrics_line(step, epoch_position, totals, group_size, lr, grad_norm,
                                        tokens_per_s, clock::now() - t_start));
       }
+      if (evaluating && (step % options.eval_every == 0 || step == total_steps) &&
+          evaluate(epoch_position))
+        stop_step = step;
       progress.update(step, format_status(epoch + 1, plan.epochs, last_loss, tokens_per_s));
       const bool export_epoch =
           epoch_done && std::find(options.save_epochs.begin(), options.save_epochs.end(),
@@ -476,7 +518,7 @@ TrainResult train(model::CausalLM& model, TrainTarget target, const TrainData& d
         model->train();
       }
       stopped = options.stop_after_steps > 0 && steps_this_run >= options.stop_after_steps &&
-                step < total_steps;
+                step < total_steps && !stop_step;
       if (export_epoch || (options.save_every_steps > 0 && step % options.save_every_steps == 0) ||
           stopped)
         save_checkpoint(epoch_done ? epoch + 1 : epoch, epoch_done ? 0 : micro);
@@ -496,6 +538,8 @@ TrainResult train(model::CausalLM& model, TrainTarget target, const TrainData& d
   result.seconds = std::chrono::duration<double>(clock::now() - t_start).count();
   result.tokens_per_second = tokens_this_run / std::max(result.seconds, 1e-9);
   result.completed = !stopped;
+  result.stop_step = stop_step;
+  result.last_eval = last_eval;
   if (stopped) return result;
   if (!done_already) save_checkpoint(epoch, micro);
   if (writer) target.save_model(out_dir);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "model/causal_lm.h"
 #include "train/adamw.h"
 #include "train/train_options.h"
+#include "train/training_eval.h"
 
 namespace lethe::train {
 
@@ -34,6 +36,8 @@ struct TrainTarget {
   // Writes the model (a PEFT adapter folder, or a full HF model folder) into a folder; atomically
   // per file.
   std::function<void(const std::filesystem::path&)> save_model;
+  // Evaluates the model as it is now (options.eval_every > 0 needs it; train/training_eval.h).
+  StepEvaluator evaluate;
 };
 
 struct TrainResult {
@@ -44,13 +48,21 @@ struct TrainResult {
   double tokens_per_second = 0.0;
   bool completed = false;  // false when stopped by stop_after_steps
   bool resumed = false;
+  // The step whose evaluation met options.stop_when (the exported model is that step's); unset
+  // when no criterion was set or it was never met.
+  std::optional<int64_t> stop_step;
+  EvalValues last_eval;  // the latest evaluation's values (empty without eval_every)
 };
 
 // Trains and writes into out_dir: metrics.jsonl (one line per logged step: step, epoch, loss, the
 // objective's parts, lr, grad_norm, tokens, tokens_per_s, elapsed_s), checkpoints/step-N/
 // (trainable.safetensors, optimizer.safetensors, trainer_state.json; `checkpoints/latest` names the
 // newest), checkpoints/reference.safetensors (the cached reference log-probs), epoch-N/ exports,
-// and at the end the model itself (save_model(out_dir)). With `resume`, continues from
+// and at the end the model itself (save_model(out_dir)). With options.eval_every > 0,
+// target.evaluate runs before the first step of a fresh run, every eval_every steps and after the
+// last, each appending a "kind": "eval" row to metrics.jsonl; when options.stop_when holds at an
+// evaluation after a step, the run ends there: that step is checkpointed (a resume finds it done),
+// exported into out_dir and returned as stop_step. With `resume`, continues from
 // checkpoints/latest (an error if the checkpoint is corrupt or was made with other options or
 // data); without it, an out_dir that already holds a run is an error (nothing is overwritten).
 // With a process group of world size > 1 the run is data-parallel: every rank is called with the

@@ -11,12 +11,14 @@
 #include "data/batching.h"
 #include "io/model_path.h"
 #include "io/peft_adapter.h"
+#include "model/generate.h"
 #include "model/lora.h"
 #include "model/pretrained.h"
 #include "objectives/refusals.h"
 #include "objectives/task_vector.h"
 #include "train/config_file.h"
 #include "train/distributed.h"
+#include "train/stop_criterion.h"
 
 namespace lethe::train {
 
@@ -127,6 +129,17 @@ void check_unlearn_config(const UnlearnConfig& c) {
       throw UsageError("unlearn: parameters full trains float32 weights (dtype '" + c.dtype +
                        "' is not supported; use float32, or autocast bfloat16 for the forward)");
   }
+  if (c.train.eval_every > 0 && spec.negates_adapter)
+    throw UsageError("unlearn: --eval-every: method '" + spec.name +
+                     "' trains a forget adapter that is negated only at export, so it cannot be "
+                     "evaluated during training");
+  if (!c.train.stop_when.empty()) {
+    const auto criterion = StopCriterion::parse(c.train.stop_when, training_eval_keys());
+    for (const auto& key : criterion.keys())
+      if (key.rfind("retain_", 0) == 0 && c.retain.empty())
+        throw UsageError("unlearn: --stop-when reads '" + key +
+                         "', which needs a retain set: give --retain sr.jsonl");
+  }
   LETHE_CHECK(!c.model.empty(), "unlearn: no model given (--model)");
   LETHE_CHECK(!c.adapter.empty(), "unlearn: no fine-tuned adapter given (--adapter)");
   LETHE_CHECK(!c.forget.empty(), "unlearn: no forget set given (--forget sf.jsonl)");
@@ -204,13 +217,17 @@ io::Adapter adapter_of(model::CausalLM& model, const std::string& base_model_nam
 
 TrainResult unlearn_model(model::CausalLM& model, const TrainData& data,
                           const TrainOptions& options, const std::string& base_model_name,
-                          const fs::path& out, bool resume, ProcessGroup* group) {
+                          const fs::path& out, bool resume, ProcessGroup* group,
+                          StepEvaluator evaluate) {
   const auto& spec = objectives::find_objective(options.objective);
   LETHE_CHECK(model::has_lora(model), "unlearn: the model carries no fine-tuned adapter");
   LETHE_CHECK(!data.forget.empty(), "unlearn: the forget set is empty");
+  LETHE_CHECK(!(evaluate && spec.negates_adapter), "unlearn: method '", spec.name,
+              "' cannot be evaluated during training (its adapter is negated only at export)");
   TrainOptions run_options = options;
   if (run_options.label == "train") run_options.label = "unlearn " + spec.name;
   TrainTarget target;
+  target.evaluate = std::move(evaluate);
   if (!spec.negates_adapter) {
     target.params = model::lora_parameters(model);
     target.save_model = [&model, base_model_name](const fs::path& dir) {
@@ -251,7 +268,8 @@ void copy_tokenizer_files(const fs::path& from, const fs::path& to) {
 
 TrainResult unlearn_model_full(model::CausalLM& model, const TrainData& data,
                                const TrainOptions& options, const fs::path& base_model_dir,
-                               const fs::path& out, bool resume, ProcessGroup* group) {
+                               const fs::path& out, bool resume, ProcessGroup* group,
+                               StepEvaluator evaluate) {
   const auto& spec = objectives::find_objective(options.objective);
   LETHE_CHECK(model::has_lora(model), "unlearn: the model carries no fine-tuned adapter");
   LETHE_CHECK(!spec.negates_adapter, "unlearn: method '", spec.name,
@@ -277,6 +295,7 @@ TrainResult unlearn_model_full(model::CausalLM& model, const TrainData& data,
     p.value().set_requires_grad(true);
     target.params.emplace_back(p.key(), p.value());
   }
+  target.evaluate = std::move(evaluate);
   target.save_model = [&model, generation_config, base_model_dir](const fs::path& dir) {
     model::save_pretrained(model, dir, generation_config);
     copy_tokenizer_files(base_model_dir, dir);
@@ -290,6 +309,9 @@ TrainResult run_unlearn(const UnlearnConfig& config, bool resume, ProcessGroup* 
   LETHE_CHECK(resume || !has_training_run(out), out.string(),
               " already holds a training run (metrics.jsonl or checkpoints/); use --resume to "
               "continue it or choose another output folder");
+  LETHE_CHECK(config.train.eval_every == 0 || !group || group->world_size() <= 1,
+              "unlearn: --eval-every / --stop-when are not supported in data-parallel runs (",
+              group ? group->world_size() : 1, " processes); run it in one process");
   const auto dtype = core::parse_dtype(config.dtype);
   const auto device = core::parse_device(config.device);
   const fs::path model_dir = io::resolve_model_path(config.model);
@@ -314,8 +336,38 @@ TrainResult run_unlearn(const UnlearnConfig& config, bool resume, ProcessGroup* 
     fs::create_directories(out);
     write_config_file(out / "config.yaml", unlearn_config_to_json(config));
   }
-  if (full) return unlearn_model_full(model, data, config.train, model_dir, out, resume, group);
-  return unlearn_model(model, data, config.train, config.model, out, resume, group);
+  StepEvaluator evaluate;
+  if (config.train.eval_every > 0) {
+    std::vector<int64_t> eos = model::declared_eos_token_ids(model_dir, model->config());
+    if (auto id = tokenizer.eos_id()) eos.push_back(*id);
+    evaluate = qa_step_evaluator(model, tokenizer, eos, data::read_qa_records(config.forget),
+                                 config.retain.empty() ? std::vector<data::QaRecord>{}
+                                                       : data::read_qa_records(config.retain),
+                                 config.train.eval_limit, config.train.eval_max_new_tokens,
+                                 config.system_prompt);
+  }
+  const TrainResult result =
+      full ? unlearn_model_full(model, data, config.train, model_dir, out, resume, group, evaluate)
+           : unlearn_model(model, data, config.train, config.model, out, resume, group, evaluate);
+  if (config.train.eval_every > 0 && (!group || group->rank() == 0))
+    core::write_json(out / "unlearn_result.json", unlearn_result_json(config, result));
+  return result;
+}
+
+json unlearn_result_json(const UnlearnConfig& config, const TrainResult& result) {
+  json last_eval = json::object();
+  for (const auto& [key, value] : result.last_eval) last_eval[key] = value;
+  return {
+      {"method", config.train.objective},
+      {"steps", result.steps},
+      {"total_steps", result.total_steps},
+      {"final_loss", result.final_loss},
+      {"seconds", result.seconds},
+      {"completed", result.completed},
+      {"eval_every", config.train.eval_every},
+      {"stop_when", config.train.stop_when.empty() ? json(nullptr) : json(config.train.stop_when)},
+      {"stop_step", result.stop_step ? json(*result.stop_step) : json(nullptr)},
+      {"last_eval", last_eval}};
 }
 
 }  // namespace lethe::train

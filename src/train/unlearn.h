@@ -44,7 +44,8 @@ void unlearn_config_from_json(const nlohmann::json& json, UnlearnConfig& config,
 // The checks that need no model: known method, known and in-range params (lethe::UsageError listing
 // the valid ones), a retain set when the method needs one, the input files and folders present;
 // for parameters "full" (else "lora"): float32 weights, a method and reference that need no
-// adapter.
+// adapter; stop_when parsed (train/stop_criterion.h), its retain keys only with a retain set, and
+// no evaluation during training for a method that negates its adapter (task_vector).
 void check_unlearn_config(const UnlearnConfig& config);
 
 // Renders the QA files with the tokenizer's chat template: forget, retain (when the method reads
@@ -59,7 +60,7 @@ TrainData load_unlearn_data(const text::Tokenizer& tokenizer, const UnlearnConfi
 TrainResult unlearn_model(model::CausalLM& model, const TrainData& data,
                           const TrainOptions& options, const std::string& base_model_name,
                           const std::filesystem::path& out, bool resume,
-                          ProcessGroup* group = nullptr);
+                          ProcessGroup* group = nullptr, StepEvaluator evaluate = {});
 
 // Full-parameter unlearning: merges the model's fine-tuned adapter into its weights
 // (model::merge_and_unload_lora), trains every weight with the method and writes complete HF model
@@ -71,13 +72,20 @@ TrainResult unlearn_model_full(model::CausalLM& model, const TrainData& data,
                                const TrainOptions& options,
                                const std::filesystem::path& base_model_dir,
                                const std::filesystem::path& out, bool resume,
-                               ProcessGroup* group = nullptr);
+                               ProcessGroup* group = nullptr, StepEvaluator evaluate = {});
 
 // The whole job: checks, load model + adapter (an adapter that does not fit the model is an error
 // before training), data, config.yaml, unlearn_model (parameters "full": a memory check for the
 // float32 weights, gradients, AdamW moments and RMU's initial copy first, then unlearn_model_full).
 // With a process group of world size > 1 every
 // rank runs this with the same config; the run is data-parallel and only rank 0 writes files.
+// With eval_every > 0 the run is evaluated during training (train/training_eval.h: the forget and
+// retain files' first eval_limit questions; refused in data-parallel runs) and
+// OUT/unlearn_result.json records the outcome (unlearn_result_json).
 TrainResult run_unlearn(const UnlearnConfig& config, bool resume, ProcessGroup* group = nullptr);
+
+// OUT/unlearn_result.json: method, steps, total_steps, final_loss, seconds, completed, eval_every,
+// stop_when, stop_step (null when not met) and last_eval (the latest evaluation's values).
+nlohmann::json unlearn_result_json(const UnlearnConfig& config, const TrainResult& result);
 
 }  // namespace lethe::train

@@ -8,11 +8,11 @@
 #include "core/error.h"
 #include "core/json_io.h"
 #include "expect_close.h"
+#include "lethe_source_dir.h"
 #include "pipeline/run_config.h"
 #include "pipeline/stage.h"
 #include "report/summary_table.h"
 #include "train/config_file.h"
-#include "lethe_source_dir.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -104,6 +104,43 @@ TEST(PipelineConfig, SeedsIsAnOptionalCountOfAtLeastOne) {
   // Without the key a run is one seed in OUT, as before.
   EXPECT_FALSE(
       pipeline::parse_run_config(pipeline::resolve_run_config(std::nullopt, false), {}).seeds);
+  fs::remove_all(dir);
+}
+
+// unlearn.eval_every / stop_when: typed, the criterion parsed with its FILE:LINE, and carried into
+// every method's UnlearnConfig; absent, the resolved document is the profile's.
+TEST(PipelineConfig, UnlearnStopWhenIsCheckedAndReachesEveryMethod) {
+  const fs::path dir = test::make_temp_dir("pipeline_stop_when");
+  const std::string f = (dir / "c.yaml").string();
+  EXPECT_EQ(config_error(dir, "unlearn:\n  eval_every: 5\n  stop_when: \"forget_rouge_l <= x\"\n"),
+            f + ":3: unlearn.stop_when: --stop-when: at position 19: expected a number after '<=', "
+                "got 'x'");
+  EXPECT_EQ(
+      config_error(dir, "unlearn:\n  eval_every: 5\n  stop_when: \"rouge <= 0.2\"\n")
+          .rfind(f + ":3: unlearn.stop_when: --stop-when: unknown key 'rouge' at position 1", 0),
+      0u);
+  EXPECT_EQ(config_error(dir, "unlearn:\n  stop_when: \"forget_rouge_l <= 0.2\"\n"),
+            f + ":2: unlearn.stop_when: needs unlearn.eval_every > 0 (the criterion is checked at "
+                "each evaluation)");
+  EXPECT_EQ(config_error(dir, "unlearn:\n  eval_every: -1\n"),
+            f + ":2: unlearn.eval_every: must be an integer >= 0, got -1");
+  core::write_file_atomic(dir / "ok.yaml",
+                          "unlearn:\n  eval_every: 4\n  eval_limit: 8\n  stop_when: "
+                          "\"forget_rouge_l <= 0.2 and retain_rouge_l >= 0.9\"\n");
+  const auto config =
+      pipeline::parse_run_config(pipeline::resolve_run_config(dir / "ok.yaml", false), {});
+  ASSERT_FALSE(config.unlearn.methods.empty());
+  for (const auto& m : config.unlearn.methods) {
+    EXPECT_EQ(m.config.train.eval_every, 4) << m.name;
+    EXPECT_EQ(m.config.train.eval_limit, 8) << m.name;
+    EXPECT_EQ(m.config.train.stop_when, "forget_rouge_l <= 0.2 and retain_rouge_l >= 0.9");
+  }
+  const auto plain =
+      pipeline::parse_run_config(pipeline::resolve_run_config(std::nullopt, false), {});
+  for (const auto& m : plain.unlearn.methods) {
+    EXPECT_EQ(m.config.train.eval_every, 0) << m.name;
+    EXPECT_FALSE(train::unlearn_config_to_json(m.config).contains("eval_every")) << m.name;
+  }
   fs::remove_all(dir);
 }
 

@@ -11,6 +11,7 @@
 #include "expect_close.h"
 #include "report/plots.h"
 #include "report/report_writer.h"
+#include "report/training_evals.h"
 
 namespace lethe::report {
 namespace {
@@ -341,6 +342,80 @@ TEST(ReportHtml, TableValuesFindingsAndEscaping) {
   EXPECT_NE(html.find("Gradient ascent"), std::string::npos);
   const auto text = summary_text(out.rows);
   EXPECT_NE(text.find("finetuned"), std::string::npos);
+}
+
+// Evaluation rows of the unlearning runs (lethe unlearn --eval-every) give the curves chart and
+// the "Evaluation during unlearning" table; a run without them shows neither and misses nothing.
+TEST(ReportHtml, TrainingEvalRowsGiveCurvesAndTheStopStep) {
+  const fs::path run = make_run("report_training_eval", true);
+  {
+    const auto plain = read_run(run);
+    std::vector<std::string> skipped;
+    for (const auto& c : build_charts(plain, &skipped)) EXPECT_NE(c.name, "training_eval_curves");
+    for (const auto& s : skipped) EXPECT_EQ(s.find("training_eval"), std::string::npos) << s;
+    EXPECT_TRUE(training_eval_summaries(plain).empty());
+  }
+  fs::create_directories(run / "results" / "unlearn_metrics");
+  std::string rows;
+  const double forget[] = {0.9, 0.6, 0.3, 0.15};
+  for (int i = 0; i < 4; ++i) {
+    rows += json({{"step", 5 * i}, {"loss", 1.0}}).dump() + "\n";  // a loss row: ignored
+    rows += json({{"kind", "eval"},
+                  {"step", 5 * i},
+                  {"forget_rouge_l", forget[i]},
+                  {"retain_rouge_l", 0.95 - 0.01 * i},
+                  {"stop_met", i == 3}})
+                .dump() +
+            "\n";
+  }
+  core::write_file_atomic(run / "results" / "unlearn_metrics" / "npo.jsonl", rows);
+  json configs = core::read_json(run / "results" / "sweep_index.json")["configs"];
+  configs.push_back({{"name", "unlearn_npo_heavy"},
+                     {"method", "npo"},
+                     {"stop_when", "forget_rouge_l<=0.2"},
+                     {"stop_step", 15}});
+  core::write_json(run / "results" / "sweep_index.json", {{"configs", configs}});
+  // Without a criterion: curves only (grad_ascent evaluated, no stop_when).
+  core::write_file_atomic(
+      run / "results" / "unlearn_metrics" / "grad_ascent.jsonl",
+      json({{"kind", "eval"}, {"step", 0}, {"forget_rouge_l", 0.9}}).dump() + "\n");
+
+  const auto results = read_run(run);
+  const auto summaries = training_eval_summaries(results);
+  ASSERT_EQ(summaries.size(), 2u);
+  EXPECT_EQ(summaries[0].method, "grad_ascent");
+  EXPECT_FALSE(summaries[0].stop_step.has_value());
+  EXPECT_EQ(summaries[1].method, "npo");
+  EXPECT_EQ(summaries[1].stop_when, "forget_rouge_l<=0.2");
+  ASSERT_TRUE(summaries[1].stop_step.has_value());
+  EXPECT_EQ(*summaries[1].stop_step, 15);
+  EXPECT_EQ(summaries[1].evaluations, 4);
+  EXPECT_DOUBLE_EQ(*summaries[1].forget_rouge_l, 0.15);
+  EXPECT_DOUBLE_EQ(*summaries[1].retain_rouge_l, 0.92);
+  std::vector<std::string> skipped;
+  const auto charts = build_charts(results, &skipped);
+  const Chart* curves = nullptr;
+  for (const auto& c : charts)
+    if (c.name == "training_eval_curves") curves = &c;
+  ASSERT_NE(curves, nullptr);
+  ASSERT_EQ(curves->series.size(), 3u);  // grad_ascent forget; npo forget and retain
+  EXPECT_EQ(curves->series[1].label, "npo forget");
+  EXPECT_EQ(curves->series[1].x, (std::vector<double>{0, 5, 10, 15}));
+  EXPECT_EQ(curves->series[1].y, (std::vector<double>{0.9, 0.6, 0.3, 0.15}));
+  EXPECT_EQ(curves->series[2].label, "npo retain");
+  EXPECT_EQ(curves->series[2].dash_type, 2);
+  EXPECT_NE(curves->note.find("npo met it at step 15"), std::string::npos) << curves->note;
+
+  ReportOptions options;
+  options.plots = false;
+  const auto out = write_report(run, options);
+  const std::string md = core::read_file(out.markdown);
+  EXPECT_NE(md.find("### Evaluation during unlearning"), std::string::npos);
+  EXPECT_NE(md.find("| npo | `forget_rouge_l<=0.2` | 15 | 4 | 0.150 | 0.920 |"), std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| grad\\_ascent | - | - | 1 | 0.900 |"), std::string::npos) << md;
+  EXPECT_NE(core::read_file(out.html).find("id=\"training-evals\""), std::string::npos);
+  fs::remove_all(run);
 }
 
 TEST(ReportHtml, MissingPiecesAreListedAndTheRestRenders) {

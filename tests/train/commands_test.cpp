@@ -268,5 +268,95 @@ TEST_F(TrainCommands, UnlearnAndFinetuneRejectBadInputBeforeTraining) {
   EXPECT_FALSE(fs::exists(out));
 }
 
+// --eval-every / --stop-when end to end: the evaluator's rows (ROUGE-L and answer probability of
+// the forget and retain files) before the first step and after each, the stop at the first step
+// the criterion holds, unlearn_result.json and the summary line.
+TEST_F(TrainCommands, UnlearnEvaluatesDuringTrainingAndStopsWhenTheCriterionHolds) {
+  ASSERT_EQ(status_, 0) << *output_;
+  std::string output;
+  const fs::path adapter = *dir_ / "ft_for_eval";
+  ASSERT_EQ(test::run_lethe("--quiet finetune --model " + (*dir_ / "base").string() + " --data " +
+                                (*dir_ / "qa.jsonl").string() + " --out " + adapter.string() +
+                                " --epochs 1 --batch-size 2",
+                            &output),
+            0)
+      << output;
+  const fs::path out = *dir_ / "unlearn_eval";
+  const std::string command =
+      "--quiet unlearn --model " + (*dir_ / "base").string() + " --adapter " + adapter.string() +
+      " --forget " + (*dir_ / "qa.jsonl").string() + " --retain " + (*dir_ / "qa.jsonl").string() +
+      " --epochs 2 --batch-size 2 --lr 1e-2 --eval-every 1 --eval-limit 3"
+      " --eval-max-new-tokens 8 --out " +
+      out.string();
+  ASSERT_EQ(test::run_lethe(command + " --stop-when 'step >= 2 and forget_rouge_l >= 0'", &output),
+            0)
+      << output;
+  EXPECT_NE(output.find("2 steps"), std::string::npos) << output;
+  EXPECT_NE(output.find("stopped at step 2 (--stop-when met)"), std::string::npos) << output;
+  std::vector<core::json> evals;
+  for (const auto& row : core::read_jsonl(out / "metrics.jsonl"))
+    if (row.value("kind", "") == "eval") evals.push_back(row);
+  ASSERT_EQ(evals.size(), 3u);  // steps 0, 1, 2 (of 4)
+  for (size_t i = 0; i < evals.size(); ++i) {
+    EXPECT_EQ(evals[i].at("step"), static_cast<int64_t>(i));
+    EXPECT_EQ(evals[i].at("forget_n"), 3);  // --eval-limit 3 of the 4 questions
+    EXPECT_EQ(evals[i].at("retain_n"), 3);
+    for (const char* key :
+         {"forget_rouge_l", "forget_answer_prob", "retain_rouge_l", "retain_answer_prob"}) {
+      const double v = evals[i].at(key).get<double>();
+      EXPECT_GE(v, 0.0) << key;
+      EXPECT_LE(v, 1.0) << key;
+    }
+    // The same questions on both sides here: the same numbers (up to batching's float rounding).
+    EXPECT_NEAR(evals[i].at("forget_answer_prob").get<double>(),
+                evals[i].at("retain_answer_prob").get<double>(), 1e-5);
+    EXPECT_GT(evals[i].at("forget_answer_prob").get<double>(), 0.0);
+  }
+  EXPECT_TRUE(evals[2].at("stop_met").get<bool>());
+  EXPECT_FALSE(evals[1].at("stop_met").get<bool>());
+  // Gradient ascent lowers the forget answers' probability.
+  EXPECT_LT(evals[2].at("forget_answer_prob").get<double>(),
+            evals[0].at("forget_answer_prob").get<double>());
+  const auto result = core::read_json(out / "unlearn_result.json");
+  EXPECT_EQ(result.at("stop_step"), 2);
+  EXPECT_EQ(result.at("steps"), 2);
+  EXPECT_EQ(result.at("total_steps"), 4);
+  EXPECT_EQ(result.at("stop_when"), "step >= 2 and forget_rouge_l >= 0");
+  EXPECT_EQ(result.at("last_eval").at("step"), 2);
+  EXPECT_TRUE(fs::exists(out / "adapter_model.safetensors"));
+  EXPECT_NE(core::read_file(out / "config.yaml").find("stop_when"), std::string::npos);
+}
+
+TEST_F(TrainCommands, UnlearnRejectsABadStopWhenWithOneLine) {
+  ASSERT_EQ(status_, 0) << *output_;
+  std::string output;
+  const fs::path out = *dir_ / "bad_stop_when";
+  const std::string command = "--quiet unlearn --model " + (*dir_ / "base").string() +
+                              " --adapter " + test::fixture_path("qwen2-tiny-lora") + " --forget " +
+                              (*dir_ / "qa.jsonl").string() + " --out " + out.string() +
+                              " --eval-every 2";
+  EXPECT_EQ(test::run_lethe(command + " --stop-when 'forget_rouge_l <= x'", &output), 2);
+  EXPECT_EQ(output,
+            "lethe: error: --stop-when: at position 19: expected a number after '<=', got "
+            "'x'\n");
+  EXPECT_EQ(test::run_lethe(command + " --stop-when 'rouge <= 0.2'", &output), 2);
+  EXPECT_NE(output.find("unknown key 'rouge' at position 1 (valid: step, forget_rouge_l"),
+            std::string::npos)
+      << output;
+  EXPECT_EQ(std::count(output.begin(), output.end(), '\n'), 1) << output;
+  // retain keys without a retain set; a criterion without --eval-every.
+  EXPECT_EQ(test::run_lethe(command + " --stop-when 'retain_rouge_l >= 0.9'", &output), 2);
+  EXPECT_NE(output.find("reads 'retain_rouge_l', which needs a retain set"), std::string::npos)
+      << output;
+  EXPECT_EQ(test::run_lethe("--quiet unlearn --model " + (*dir_ / "base").string() + " --adapter " +
+                                test::fixture_path("qwen2-tiny-lora") + " --forget " +
+                                (*dir_ / "qa.jsonl").string() + " --out " + out.string() +
+                                " --stop-when 'forget_rouge_l <= 0.2'",
+                            &output),
+            1);
+  EXPECT_NE(output.find("stop_when needs eval_every > 0"), std::string::npos) << output;
+  EXPECT_FALSE(fs::exists(out));
+}
+
 }  // namespace
 }  // namespace lethe

@@ -383,5 +383,27 @@ TEST_F(DataParallelCommands, RanksGivenDifferentDataStopWithOneError) {
   EXPECT_FALSE(fs::exists(*dir_ / "mismatch" / "metrics.jsonl"));
 }
 
+// Evaluation during training is refused in data-parallel runs: one line on every rank, before the
+// model loads or anything is written.
+TEST_F(DataParallelCommands, EvalEveryIsRefusedOnTwoProcesses) {
+  ASSERT_EQ(status_, 0) << *output_;
+  const fs::path out = *dir_ / "eval_every_dp";
+  const std::string command = "unlearn --model " + (*dir_ / "base").string() + " --adapter " +
+                              (*dir_ / "adapter").string() + " --forget " +
+                              (*dir_ / "forget.jsonl").string() + " --out " + out.string() +
+                              " --eval-every 1 --stop-when \"forget_rouge_l <= 0.1\"";
+  std::string outputs[2];
+  const auto [r0, r1] = run_two_ranks(*dir_, command, command, outputs);
+  EXPECT_EQ(r0, 1) << outputs[0];
+  EXPECT_EQ(r1, 1) << outputs[1];
+  for (const auto& output : outputs) {
+    EXPECT_NE(output.find("unlearn: --eval-every / --stop-when are not supported in data-parallel "
+                          "runs (2 processes); run it in one process"),
+              std::string::npos)
+        << output;
+  }
+  EXPECT_FALSE(fs::exists(out / "metrics.jsonl"));
+}
+
 }  // namespace
 }  // namespace lethe
