@@ -131,6 +131,55 @@ void retain_intensity_chart(const RunResults& run, std::vector<Chart>& charts,
     charts.push_back(c);
 }
 
+// The intensity curve (issue 19; configs/curve.yaml): how far each subset has fallen from the
+// fine-tuned model, starting at it (epoch 0, drop 0), so the shape shows whether the correlated
+// retain facts fall faster than the other ones, where the gap peaks and whether both collapse.
+void drop_curve_chart(const RunResults& run, std::vector<Chart>& charts,
+                      std::vector<std::string>* skipped) {
+  Chart c("drop_curve", "Drop from the fine-tuned model by intensity", "epochs",
+          "drop in ROUGE-L recall from the fine-tuned model");
+  const ModelInfo* finetuned = find_model(run, "finetuned");
+  struct Subset {
+    const char* key;
+    const char* label;
+    int dash_type;
+  };
+  const Subset subsets[] = {{k::kForget, "forget", 3},
+                            {k::kRetainCorrelated, "correlated", 1},
+                            {k::kRetainOther, "other", 2}};
+  if (finetuned) {
+    int color = 1;
+    for (const auto& [method, ms] : by_method(run)) {
+      bool any = false;
+      for (const auto& subset : subsets) {
+        const auto start = rouge_l(*finetuned, subset.key);
+        if (!start) continue;
+        Series s{method + " " + subset.label, {0.0}, {0.0}};
+        for (size_t i = 0; i < ms.size(); ++i)
+          if (auto r = rouge_l(*ms[i], subset.key)) {
+            s.x.push_back(intensity_x(*ms[i], i));
+            s.y.push_back(*start - *r);
+          }
+        if (s.x.size() < 2) continue;
+        s.color = color;
+        s.dash_type = subset.dash_type;
+        c.series.push_back(s);
+        any = true;
+      }
+      if (any) ++color;
+    }
+  }
+  c.note =
+      "ROUGE-L of the fine-tuned model minus that of each unlearned model: forget (dotted), "
+      "correlated retain (solid), other retain (dashed); one colour per method. Correlated above "
+      "other means the facts next to the forgotten one are damaged more.";
+  if (c.series.empty())
+    skipped->push_back(
+        "drop_curve: needs the finetuned model and sweep models with forget/retain ROUGE-L");
+  else
+    charts.push_back(c);
+}
+
 void drift_charts(const RunResults& run, std::vector<Chart>& charts,
                   std::vector<std::string>* skipped) {
   const auto entries = repr_entries(run.repr);
@@ -522,6 +571,7 @@ std::vector<Chart> build_charts(const RunResults& run, std::vector<std::string>*
   probe_charts(run, charts, skipped);
   tradeoff_chart(run, charts, skipped);
   retain_intensity_chart(run, charts, skipped);
+  drop_curve_chart(run, charts, skipped);
   quant_chart(run, charts, skipped);
   relearn_chart(run, charts, skipped);
   roc_chart(run, charts, skipped);

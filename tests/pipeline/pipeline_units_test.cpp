@@ -2,6 +2,7 @@
 // table, and the command's one-line errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "core/atomic_file.h"
@@ -34,6 +35,34 @@ TEST(PipelineConfig, ShippedYamlProfilesMatchTheBuiltInOnes) {
   EXPECT_EQ(qwen["model"], "Qwen/Qwen2.5-1.5B-Instruct");
   EXPECT_EQ(qwen["dtype"], "bfloat16");
   EXPECT_EQ(qwen["finetune"]["lora"]["r"], 8);
+}
+
+// configs/curve.yaml (issue 19's intensity curve): the default with eight intensities, 1 to 40
+// epochs, for GA, GD and NPO; each method's run is exported at all eight, and the quantization,
+// relearning and analysis stages take the 40-epoch models.
+TEST(PipelineConfig, CurveProfileHasEightIntensitiesPerMethod) {
+  const auto config = pipeline::parse_run_config(
+      pipeline::resolve_run_config(fs::path(repo_file("configs/curve.yaml")), false), {});
+  std::vector<int64_t> epochs;
+  for (const auto& [label, e] : config.unlearn.intensities) epochs.push_back(e);
+  std::sort(epochs.begin(), epochs.end());
+  EXPECT_EQ(epochs, (std::vector<int64_t>{1, 2, 5, 10, 15, 20, 30, 40}));
+  std::vector<std::string> methods;
+  for (const auto& m : config.unlearn.methods) methods.push_back(m.name);
+  EXPECT_EQ(methods, (std::vector<std::string>{"grad_ascent", "grad_diff", "npo"}));
+  const auto names = pipeline::unlearn_model_names(config.unlearn);
+  ASSERT_EQ(names.size(), 24u);
+  EXPECT_EQ(names.front(), "unlearn_grad_ascent_ep1");
+  EXPECT_EQ(names[7], "unlearn_grad_ascent_ep40");
+  EXPECT_EQ(pipeline::select_models(config.quantize.models, names, config.unlearn),
+            (std::vector<std::string>{"unlearn_grad_ascent_ep40", "unlearn_grad_diff_ep40",
+                                      "unlearn_npo_ep40"}));
+  // Everything but the intensities is the default profile's.
+  json rest = pipeline::resolve_run_config(fs::path(repo_file("configs/curve.yaml")), false);
+  json def = pipeline::default_run_config();
+  rest["unlearn"].erase("intensities");
+  def["unlearn"].erase("intensities");
+  EXPECT_EQ(rest, def);
 }
 
 // The error of resolving `text` as a --config file ("" when it resolves).

@@ -159,10 +159,10 @@ bool is_png(const fs::path& p) {
 TEST(ReportPlots, AllChartsFromSyntheticResults) {
   const fs::path run = make_run("report_plots", true);
   const auto out = write_report(run, {});
-  for (const char* name :
-       {"layerdrift_by_epoch", "layerdrift_by_method", "logit_lens_rank", "logit_lens_prob",
-        "probe_accuracy_by_layer", "probe_accuracy_by_model", "tradeoff_forget_retain",
-        "retain_correlated_vs_other", "quantization_recovery", "relearning_curves", "mia_roc"}) {
+  for (const char* name : {"layerdrift_by_epoch", "layerdrift_by_method", "logit_lens_rank",
+                           "logit_lens_prob", "probe_accuracy_by_layer", "probe_accuracy_by_model",
+                           "tradeoff_forget_retain", "retain_correlated_vs_other", "drop_curve",
+                           "quantization_recovery", "relearning_curves", "mia_roc"}) {
     SCOPED_TRACE(name);
     const fs::path base = run / "results" / name;
     for (const char* ext : {".png", ".svg", ".csv", ".dat", ".gp"}) {
@@ -174,11 +174,40 @@ TEST(ReportPlots, AllChartsFromSyntheticResults) {
     EXPECT_TRUE(is_png(fs::path(base).concat(".png")));
     EXPECT_NE(core::read_file(fs::path(base).concat(".svg")).find("<svg"), std::string::npos);
   }
-  EXPECT_EQ(out.images.size(), 11u);
+  EXPECT_EQ(out.images.size(), 12u);
   // The replot data holds the numbers: quantization before/after per scheme.
   const std::string csv = core::read_file(run / "results" / "quantization_recovery.csv");
   EXPECT_NE(csv.find("unlearn_grad_ascent_lr1e-05_ep20/int4,0.12,0.55"), std::string::npos) << csv;
   for (const auto& m : out.missing) EXPECT_EQ(m.find("plot "), std::string::npos) << m;
+}
+
+// The intensity curve's chart: each subset's drop from the fine-tuned model, starting at it
+// (epoch 0, drop 0). make_run: fine-tuned forget 0.97, correlated 0.91, other 0.93; grad_ascent
+// at 5/10/20 epochs forget 0.61/0.33/0.12, correlated 0.80/0.60/0.40, other 0.85/0.80/0.75.
+TEST(ReportPlots, DropCurveStartsAtTheFineTunedModel) {
+  const fs::path run = make_run("report_drop_curve", true);
+  write_report(run, {});
+  const std::string dat = core::read_file(run / "results" / "drop_curve.dat");
+  EXPECT_NE(dat.find("# grad_ascent forget\n0\t0\n5\t0.36\n10\t0.64\n20\t0.85\n"),
+            std::string::npos)
+      << dat;
+  EXPECT_NE(dat.find("# grad_ascent correlated\n0\t0\n5\t0.11\n10\t0.31\n20\t0.51\n"),
+            std::string::npos)
+      << dat;
+  EXPECT_NE(dat.find("# grad_ascent other\n0\t0\n5\t0.08\n10\t0.13\n20\t0.18\n"), std::string::npos)
+      << dat;
+  // Without the fine-tuned model there is nothing to measure the drop from: skipped, with why.
+  const fs::path bare = make_run("report_drop_curve_bare", true);
+  json results = core::read_json(bare / "results" / "eval_results.json");
+  results["models"].erase("finetuned");
+  core::write_json(bare / "results" / "eval_results.json", results);
+  const auto out = write_report(bare, {});
+  EXPECT_FALSE(fs::exists(bare / "results" / "drop_curve.dat"));
+  bool said = false;
+  for (const auto& m : out.missing) said = said || m.find("drop_curve: needs") != std::string::npos;
+  EXPECT_TRUE(said);
+  fs::remove_all(run);
+  fs::remove_all(bare);
 }
 
 // The numbers the representation-analysis charts hand to gnuplot, and their place in the report.
@@ -451,7 +480,7 @@ TEST(ReportHtml, ChromiumRendersEveryImage) {
   ASSERT_TRUE(fs::exists(chromium)) << "install Debian's chromium (scripts/install-deps.sh)";
   const fs::path run = make_run("report_chromium", true);
   const auto out = write_report(run, {});
-  ASSERT_EQ(out.images.size(), 11u);
+  ASSERT_EQ(out.images.size(), 12u);
   // A copy of the report with a probe script that marks <body> once every image has decoded.
   std::string html = core::read_file(out.html);
   const std::string probe =
@@ -478,7 +507,7 @@ TEST(ReportHtml, ChromiumRendersEveryImage) {
   while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) dom.append(buf, n);
   ::pclose(pipe);
   fs::remove_all(profile);
-  EXPECT_NE(dom.find("data-images=\"11:loaded\""), std::string::npos) << dom.substr(0, 400);
+  EXPECT_NE(dom.find("data-images=\"12:loaded\""), std::string::npos) << dom.substr(0, 400);
   EXPECT_NE(dom.find("id=\"summary\""), std::string::npos);
 }
 
