@@ -204,8 +204,9 @@ json run_repr(const ReprConfig& config) {
   LETHE_CHECK(fs::is_directory(config.data), "repr: dataset folder ", config.data,
               " does not exist");
   const data::Dataset ds = data::load_dataset(config.data);
-  auto pretrained = model::load_pretrained(config.model, core::parse_dtype(config.dtype),
-                                           core::parse_device(config.device));
+  auto pretrained = model::load_pretrained(
+      config.model, core::parse_dtype(config.dtype, core::parse_device(config.device)),
+      core::parse_device(config.device));
   const auto& tok = pretrained.require_tokenizer("lethe repr");
   auto& model = pretrained.model;
   const int64_t L = model->config().num_hidden_layers;

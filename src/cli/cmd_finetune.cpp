@@ -7,8 +7,8 @@
 #include "cli/output_lock.h"
 #include "cli/train_cli.h"
 #include "core/error.h"
-#include "core/runtime.h"
 #include "core/progress.h"
+#include "core/runtime.h"
 #include "train/config_file.h"
 #include "train/distributed.h"
 #include "train/finetune.h"
@@ -40,7 +40,8 @@ void add_finetune_command(CLI::App& app) {
   o.add(*cmd, "--retain-only", "retain_only", K::flag, d["retain_only"],
         "drop records with subset \"forget\" (the gold-standard model)");
   o.add(*cmd, "--dtype", "dtype", K::string, d["dtype"],
-        "float32 | bfloat16 (LoRA and AdamW stay fp32)");
+        "auto | float32 | bfloat16 (auto: bfloat16 on CUDA or an avx512_bf16/amx_bf16 CPU; LoRA "
+        "and AdamW stay fp32)");
   o.add(*cmd, "--device", "device", K::string, d["device"], "cpu | cuda[:N]");
   o.add(*cmd, "--max-length", "max_length", K::integer, d["max_length"], "max tokens per example");
   add_loop_options(*cmd, o, d, "training epochs", "examples per micro-batch");

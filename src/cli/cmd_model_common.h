@@ -22,8 +22,10 @@ struct ModelOptions {
 
 // --dtype and --device of every command that loads a model.
 inline void add_dtype_device_options(CLI::App* cmd, std::string& dtype, std::string& device) {
-  cmd->add_option("--dtype", dtype, "float32 | bfloat16 | float16")
-      ->check(CLI::IsMember({"float32", "bfloat16", "float16"}))
+  cmd->add_option("--dtype", dtype,
+                  "auto | float32 | bfloat16 | float16 (auto: bfloat16 on CUDA or a CPU with "
+                  "avx512_bf16/amx_bf16, else float32)")
+      ->check(CLI::IsMember({"auto", "float32", "bfloat16", "float16"}))
       ->capture_default_str();
   cmd->add_option("--device", device, "cpu | cuda | cuda:N")->capture_default_str();
 }
@@ -37,8 +39,8 @@ inline void add_model_options(CLI::App* cmd, ModelOptions& o) {
 }
 
 inline model::Pretrained load_model(const ModelOptions& o) {
-  return model::load_pretrained(o.model, core::parse_dtype(o.dtype), core::parse_device(o.device),
-                                o.adapter);
+  const c10::Device device = core::parse_device(o.device);
+  return model::load_pretrained(o.model, core::parse_dtype(o.dtype, device), device, o.adapter);
 }
 
 // "[1, 2, 3]", "1,2,3" or "1 2 3" -> ids; `what` names the option in errors.

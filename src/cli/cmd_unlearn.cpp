@@ -76,7 +76,8 @@ void add_unlearn_command(CLI::App& app) {
   cmd->add_flag("--resume", state->resume, "continue the run in --out from its latest checkpoint")
       ->capture_default_str();
   o.add(*cmd, "--dtype", "dtype", K::string, d["dtype"],
-        "float32 | bfloat16 (LoRA and AdamW stay fp32; --parameters full: float32 only)");
+        "auto | float32 | bfloat16 (auto: bfloat16 on CUDA or an avx512_bf16/amx_bf16 CPU; LoRA "
+        "and AdamW stay fp32; --parameters full: float32 only)");
   o.add(*cmd, "--device", "device", K::string, d["device"], "cpu | cuda[:N]");
   o.add(*cmd, "--max-length", "max_length", K::integer, d["max_length"], "max tokens per example");
   add_loop_options(*cmd, o, d, "unlearning epochs (over the forget set)",

@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "core/error.h"
@@ -131,6 +133,63 @@ c10::ScalarType parse_dtype(const std::string& name) {
   if (name == "bfloat16" || name == "bf16") return c10::kBFloat16;
   if (name == "float16" || name == "fp16" || name == "half") return c10::kHalf;
   throw UsageError("--dtype: unknown dtype '" + name + "' (expected float32, bfloat16 or float16)");
+}
+
+bool cpuinfo_has_fast_bf16(const std::string& cpuinfo) {
+  std::istringstream lines(cpuinfo);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind("flags", 0) != 0) continue;
+    std::istringstream words(
+        line.substr(line.find(':') == std::string::npos ? line.size() : line.find(':') + 1));
+    std::string flag;
+    while (words >> flag)
+      if (flag == "avx512_bf16" || flag == "amx_bf16") return true;
+    return false;  // the first processor's flags speak for all
+  }
+  return false;
+}
+
+bool cpu_has_fast_bf16() {
+  static const bool fast = [] {
+    std::ifstream in("/proc/cpuinfo");
+    std::stringstream text;
+    text << in.rdbuf();
+    return cpuinfo_has_fast_bf16(text.str());
+  }();
+  return fast;
+}
+
+c10::ScalarType auto_dtype(bool cuda, bool cpu_fast_bf16) {
+  return (cuda || cpu_fast_bf16) ? c10::kBFloat16 : c10::kFloat;
+}
+
+std::string slow_bf16_warning(const std::string& what, bool cuda, bool cpu_fast_bf16) {
+  if (cuda || cpu_fast_bf16) return "";
+  return "lethe: warning: " + what +
+         " on a CPU without avx512_bf16 or amx_bf16: bf16 matmuls run about 40x slower than "
+         "float32 here; use --dtype auto or float32";
+}
+
+void warn_if_slow_bf16(const std::string& what, const c10::Device& device) {
+  static bool warned = false;
+  const std::string text = slow_bf16_warning(what, device.is_cuda(), cpu_has_fast_bf16());
+  if (warned || text.empty()) return;
+  warned = true;
+  std::fprintf(stderr, "%s\n", text.c_str());
+}
+
+c10::ScalarType parse_dtype(const std::string& name, const c10::Device& device) {
+  if (name == "auto") return auto_dtype(device.is_cuda(), cpu_has_fast_bf16());
+  c10::ScalarType dtype;
+  try {
+    dtype = parse_dtype(name);
+  } catch (const UsageError&) {
+    throw UsageError("--dtype: unknown dtype '" + name +
+                     "' (expected auto, float32, bfloat16 or float16)");
+  }
+  if (dtype == c10::kBFloat16) warn_if_slow_bf16("--dtype bfloat16", device);
+  return dtype;
 }
 
 std::string dtype_name(c10::ScalarType dtype) {

@@ -38,6 +38,26 @@ c10::Device parse_device(const std::string& name);
 
 // "float32" | "bfloat16" | "float16" -> dtype.
 c10::ScalarType parse_dtype(const std::string& name);
+
+// The compute dtype of a command on `device`: parse_dtype(name), and "auto" -> bfloat16 where the
+// hardware runs bf16 matmuls fast (a CUDA device, or a CPU with avx512_bf16 / amx_bf16), float32
+// elsewhere. On a CPU without those, a bf16 matmul runs about 40x slower than fp32 (Zen 3: 1.2 vs
+// 47 GFLOP/s), so asking for bfloat16 there prints slow_bf16_warning() once.
+c10::ScalarType parse_dtype(const std::string& name, const c10::Device& device);
+
+// What "auto" resolves to for a device kind and CPU capability (the rule above, testable alone).
+c10::ScalarType auto_dtype(bool cuda, bool cpu_fast_bf16);
+
+// True when /proc/cpuinfo's flags list avx512_bf16 or amx_bf16 (read once; false off Linux).
+bool cpu_has_fast_bf16();
+// The same test on the text of a /proc/cpuinfo.
+bool cpuinfo_has_fast_bf16(const std::string& cpuinfo);
+
+// The one-line warning for bf16 compute on this device ("" when bf16 is fast there). `what` names
+// the setting ("--dtype bfloat16", "autocast bfloat16").
+std::string slow_bf16_warning(const std::string& what, bool cuda, bool cpu_fast_bf16);
+// Prints slow_bf16_warning for this machine on stderr, once per process.
+void warn_if_slow_bf16(const std::string& what, const c10::Device& device);
 std::string dtype_name(c10::ScalarType dtype);
 
 // Seeds libtorch (CPU and CUDA) and returns the seed.

@@ -77,8 +77,9 @@ json run_evaluation(const EvalRunConfig& config) {
   // Validate the metric list before the (slow) model load.
   resolve_metrics(options.metrics, options.have_retain_model);
   const data::Dataset dataset = data::load_dataset(config.data);
-  auto pretrained = model::load_pretrained(config.model, core::parse_dtype(config.dtype),
-                                           core::parse_device(config.device));
+  auto pretrained = model::load_pretrained(
+      config.model, core::parse_dtype(config.dtype, core::parse_device(config.device)),
+      core::parse_device(config.device));
   const auto& tokenizer = pretrained.require_tokenizer("lethe eval");
   LETHE_CHECK(tokenizer.has_chat_template(), "eval: ", pretrained.folder.string(),
               " has no chat template (tokenizer_config.json chat_template)");

@@ -21,8 +21,8 @@
 #if LETHE_PIPELINE_HAS_PLOTS
 #include "report/report_writer.h"
 #endif
-#include "train/config_file.h"
 #include "lethe_source_dir.h"
+#include "train/config_file.h"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -248,6 +248,10 @@ RunSummary run_pipeline(const RunOptions& options) {
   if (options.model) config["model"] = *options.model;
   if (options.seeds) config["seeds"] = *options.seeds;
   if (config["device"] == "auto") config["device"] = torch::cuda::is_available() ? "cuda" : "cpu";
+  // "auto" is resolved here so that config.yaml records the dtype the run computed in.
+  if (config["dtype"] == "auto")
+    config["dtype"] = core::dtype_name(
+        core::parse_dtype("auto", core::parse_device(config["device"].get<std::string>())));
   // The shipped base model is named relative to the repository (models/lethe-base): found from any
   // working directory through the source tree lethe was built from.
   const std::string named = config["model"].get<std::string>();

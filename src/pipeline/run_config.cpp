@@ -513,7 +513,7 @@ RunConfig parse_run_config(const json& config, const ConfigOrigin& origin) {
   }
   out.model = c.string(config["model"], "model");
   if (out.model.empty()) c.fail("model", "must name a model folder or HF id");
-  out.dtype = c.one_of(config["dtype"], "dtype", {"float32", "bfloat16", "float16"});
+  out.dtype = c.one_of(config["dtype"], "dtype", {"auto", "float32", "bfloat16", "float16"});
   out.device = c.string(config["device"], "device");
   {
     const std::string& d = out.device;

@@ -99,8 +99,9 @@ json run_quantize_eval(const QuantizeEvalConfig& config) {
     options.metrics = {"rouge_l", "answer_prob", "truth_ratio", "model_utility"};
   eval::resolve_metrics(options.metrics, false);
   const data::Dataset dataset = data::load_dataset(config.data);
-  auto pretrained = model::load_pretrained(config.model, core::parse_dtype(config.dtype),
-                                           core::parse_device(config.device));
+  auto pretrained = model::load_pretrained(
+      config.model, core::parse_dtype(config.dtype, core::parse_device(config.device)),
+      core::parse_device(config.device));
   const auto& tok = pretrained.require_tokenizer("lethe quantize-eval");
   auto& model = pretrained.model;
   eval::Evaluator evaluator(model, tok, pretrained.eos_token_ids, dataset, options);

@@ -127,8 +127,8 @@ TrainResult run_finetune(const FinetuneConfig& config, bool resume, ProcessGroup
   LETHE_CHECK(resume || !has_training_run(out), out.string(),
               " already holds a training run (metrics.jsonl or checkpoints/); use --resume to "
               "continue it or choose another output folder");
-  const auto dtype = core::parse_dtype(config.dtype);
   const auto device = core::parse_device(config.device);
+  const auto dtype = core::parse_dtype(config.dtype, device);
   const fs::path model_dir = io::resolve_model_path(config.model);
   const text::Tokenizer tokenizer = text::Tokenizer::load(model_dir);
 

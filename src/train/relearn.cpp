@@ -223,9 +223,9 @@ json run_relearn(const RelearnConfig& config) {
 
   const fs::path model_dir = io::resolve_model_path(config.model);
   const text::Tokenizer tokenizer = text::Tokenizer::load(model_dir);
-  const auto dtype = core::parse_dtype(config.dtype);
-  model::CausalLM model =
-      model::load_causal_lm(model_dir.string(), dtype, core::parse_device(config.device));
+  const auto device = core::parse_device(config.device);
+  const auto dtype = core::parse_dtype(config.dtype, device);
+  model::CausalLM model = model::load_causal_lm(model_dir.string(), dtype, device);
   const auto adapter_dtype =
       dtype == torch::kFloat32 ? std::nullopt : std::optional<torch::ScalarType>(torch::kFloat32);
 

@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/json_io.h"
 #include "core/progress.h"
+#include "core/runtime.h"
 #include "train/autocast.h"
 #include "train/checkpoint.h"
 #include "train/distributed.h"
@@ -360,6 +361,7 @@ TrainResult train(model::CausalLM& model, TrainTarget target, const TrainData& d
   const std::string fingerprint = run_fingerprint(options, trainable, data);
   const auto device = model->parameters().front().device();
   const auto autocast_dtype = parse_autocast(options.autocast);
+  if (autocast_dtype == c10::kBFloat16) core::warn_if_slow_bf16("autocast bfloat16", device);
   const BatchForward forward(model, parallel ? group : nullptr, data.pad_id, use.hidden,
                              use.hidden
                                  ? hidden_entries(spec, params, model->config().num_hidden_layers)

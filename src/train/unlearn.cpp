@@ -312,8 +312,8 @@ TrainResult run_unlearn(const UnlearnConfig& config, bool resume, ProcessGroup* 
   LETHE_CHECK(config.train.eval_every == 0 || !group || group->world_size() <= 1,
               "unlearn: --eval-every / --stop-when are not supported in data-parallel runs (",
               group ? group->world_size() : 1, " processes); run it in one process");
-  const auto dtype = core::parse_dtype(config.dtype);
   const auto device = core::parse_device(config.device);
+  const auto dtype = core::parse_dtype(config.dtype, device);
   const fs::path model_dir = io::resolve_model_path(config.model);
   const text::Tokenizer tokenizer = text::Tokenizer::load(model_dir);
   TrainData data = load_unlearn_data(tokenizer, config);

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <string>
 
+#include "core/error.h"
 #include "crash_test_util.h"
 #include "expect_close.h"
 
@@ -68,6 +69,47 @@ TEST(Runtime, LoadsTheOpenMpOpenBlasWhenInstalled) {
   auto* get_parallel = reinterpret_cast<GetParallel>(dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
   ASSERT_NE(get_parallel, nullptr);
   EXPECT_EQ(get_parallel(), 2);  // 0 sequential, 1 pthreads, 2 OpenMP
+}
+
+// dtype "auto" (issue 17): bf16 only where bf16 matmuls are fast. The rule and the cpuinfo parsing
+// are tested on given inputs, so the test means the same on a Zen 3 and a Zen 4 machine.
+TEST(Runtime, AutoDtypeIsBf16OnlyWhereItIsFast) {
+  EXPECT_EQ(core::auto_dtype(/*cuda=*/true, /*cpu_fast_bf16=*/false), c10::kBFloat16);
+  EXPECT_EQ(core::auto_dtype(false, true), c10::kBFloat16);
+  EXPECT_EQ(core::auto_dtype(false, false), c10::kFloat);
+
+  const std::string zen3 =
+      "processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse avx2 fma bmi2 vaes\n\n"
+      "processor\t: 1\nflags\t\t: fpu sse avx2 fma bmi2 vaes\n";
+  const std::string zen4 = "processor\t: 0\nflags\t\t: avx2 avx512f avx512_bf16 avx512_vnni\n";
+  const std::string sapphire = "flags\t\t: avx512f amx_bf16 amx_tile\n";
+  const std::string prefix_only = "flags\t\t: avx512_bf16x avx512f\n";  // whole words only
+  EXPECT_FALSE(core::cpuinfo_has_fast_bf16(zen3));
+  EXPECT_TRUE(core::cpuinfo_has_fast_bf16(zen4));
+  EXPECT_TRUE(core::cpuinfo_has_fast_bf16(sapphire));
+  EXPECT_FALSE(core::cpuinfo_has_fast_bf16(prefix_only));
+  EXPECT_FALSE(core::cpuinfo_has_fast_bf16(""));
+
+  // On this machine, "auto" on the CPU follows its own flags; explicit names are kept.
+  const c10::Device cpu(c10::kCPU);
+  EXPECT_EQ(core::parse_dtype("auto", cpu),
+            core::cpu_has_fast_bf16() ? c10::kBFloat16 : c10::kFloat);
+  EXPECT_EQ(core::parse_dtype("float32", cpu), c10::kFloat);
+  try {
+    core::parse_dtype("bf17", cpu);
+    FAIL() << "an unknown dtype was accepted";
+  } catch (const core::UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("expected auto, float32"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Runtime, Bf16OnASlowCpuWarnsInOneLine) {
+  const std::string w = core::slow_bf16_warning("--dtype bfloat16", false, false);
+  EXPECT_NE(w.find("--dtype bfloat16"), std::string::npos) << w;
+  EXPECT_NE(w.find("40x slower"), std::string::npos) << w;
+  EXPECT_EQ(w.find('\n'), std::string::npos) << w;
+  EXPECT_EQ(core::slow_bf16_warning("--dtype bfloat16", false, true), "");
+  EXPECT_EQ(core::slow_bf16_warning("--dtype bfloat16", true, false), "");
 }
 
 }  // namespace

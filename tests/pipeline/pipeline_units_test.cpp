@@ -115,6 +115,9 @@ TEST(PipelineConfig, EveryValueIsCheckedWithFileLineAndKeyPath) {
                 .rfind(f + ":2: relearn.set: must be one of", 0),
             0u);
   EXPECT_EQ(config_error(dir, "seed: 3\nfinetune:\n  epochs: 2\n"), "");
+  EXPECT_EQ(config_error(dir, "dtype: auto\n"), "");
+  EXPECT_EQ(config_error(dir, "dtype: bf8\n").rfind(f + ":1: dtype: must be one of", 0), 0u)
+      << config_error(dir, "dtype: bf8\n");
   fs::remove_all(dir);
 }
 
