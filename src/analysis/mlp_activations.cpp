@@ -28,9 +28,9 @@ torch::Tensor MlpActivationRecorder::sum_over(const torch::Tensor& positions) co
   std::vector<torch::Tensor> sums;
   for (const auto& a : activations_) {
     LETHE_CHECK(a.dim() == 3 && a.size(0) == positions.size(0) && a.size(1) == positions.size(1),
-                "MlpActivationRecorder: positions ", positions.sizes(), " do not match activations ",
-                a.sizes());
-    const torch::Tensor w = (positions != 0).to(a.device(), torch::kFloat32);  // [B, T]
+                "MlpActivationRecorder: positions ", positions.sizes(),
+                " do not match activations ", a.sizes());
+    const torch::Tensor w = (positions != 0).to(a.device(), torch::kFloat32);          // [B, T]
     sums.push_back(torch::einsum("bt,bti->bi", {w, a.detach().to(torch::kFloat32)}));  // [B, I]
   }
   return torch::stack(sums, 1).cpu();  // [B, L, I]

@@ -30,9 +30,8 @@ std::vector<LayerNeuronChange> neuron_change(const torch::Tensor& mean_a,
     LETHE_CHECK(std::all_of(d, d + I, [](double x) { return std::isfinite(x); }),
                 "neuron_change: layer ", l, " has a non-finite activation mean");
     std::iota(order.begin(), order.end(), 0);
-    std::partial_sort(order.begin(), order.begin() + k, order.end(), [d](int64_t a, int64_t b) {
-      return d[a] != d[b] ? d[a] > d[b] : a < b;
-    });
+    std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                      [d](int64_t a, int64_t b) { return d[a] != d[b] ? d[a] > d[b] : a < b; });
     LayerNeuronChange& c = out[l];
     c.total_change = std::accumulate(d, d + I, 0.0);
     double top = 0;
@@ -42,8 +41,20 @@ std::vector<LayerNeuronChange> neuron_change(const torch::Tensor& mean_a,
       top += d[order[j]];
     }
     c.share_top = c.total_change > 0 ? top / c.total_change : 0.0;
+    c.change.assign(d, d + I);
   }
   return out;
+}
+
+std::optional<double> mean_change_at(const LayerNeuronChange& c, const std::vector<int64_t>& ids) {
+  if (ids.empty()) return std::nullopt;
+  double sum = 0;
+  for (int64_t id : ids) {
+    LETHE_CHECK(id >= 0 && id < int64_t(c.change.size()), "mean_change_at: neuron ", id,
+                " outside 0..", c.change.size() - 1);
+    sum += c.change[id];
+  }
+  return sum / double(ids.size());
 }
 
 double top_overlap(const std::vector<int64_t>& a, const std::vector<int64_t>& b, int64_t k) {

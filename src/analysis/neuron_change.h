@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 namespace lethe::analysis {
@@ -18,11 +19,16 @@ struct LayerNeuronChange {
   std::vector<double> top_change;    // their |Δ|
   double total_change = 0;           // sum over every neuron of |Δ|
   double share_top = 0;              // sum of the top-k |Δ| / total_change; 0 when nothing moved
+  std::vector<double> change;        // [I] |Δ| of every neuron
 };
 
 // |Δ| = |mean_a - mean_ref| per neuron; mean_a, mean_ref [L, I] -> one entry per layer.
 std::vector<LayerNeuronChange> neuron_change(const torch::Tensor& mean_a,
                                              const torch::Tensor& mean_ref);
+
+// The mean of change[id] over `ids` (another set's top neurons); nullopt when `ids` is empty.
+// Compared with total_change / I, the expected mean at k neurons drawn at random.
+std::optional<double> mean_change_at(const LayerNeuronChange& c, const std::vector<int64_t>& ids);
 
 // |a ∩ b| / k: the share of the top-k neurons two changes have in common (chance: k / I).
 double top_overlap(const std::vector<int64_t>& a, const std::vector<int64_t>& b, int64_t k);

@@ -104,8 +104,8 @@ namespace {
 // The mean activation per neuron over the answer positions of the selected examples -> [L, I]
 // fp64; positions = how many there were (0: nothing selected, the mean is undefined).
 template <typename Keep>
-torch::Tensor mean_neurons(const ReprStates& s, const std::vector<ReprExample>& examples,
-                           Keep keep, int64_t* positions) {
+torch::Tensor mean_neurons(const ReprStates& s, const std::vector<ReprExample>& examples, Keep keep,
+                           int64_t* positions) {
   std::vector<int64_t> rows;
   *positions = 0;
   for (size_t i = 0; i < examples.size(); ++i)
@@ -169,10 +169,22 @@ json neurons_json(const ReprStates& states, const ReprStates& reference,
       if (set.name == std::string("forget")) {
         forget = change;
       } else if (!forget.empty()) {
+        // This set's |Δ| at the forget set's top neurons against its mean |Δ| over every neuron
+        // (the expectation at k neurons drawn at random): ratio > 1 = the same neurons move.
         std::vector<double> overlap;
-        for (int64_t l = 0; l < L; ++l)
+        json at_top = json::array(), at_random = json::array(), ratio = json::array();
+        for (int64_t l = 0; l < L; ++l) {
           overlap.push_back(top_overlap(forget[l].top_neurons, change[l].top_neurons, k));
+          const std::optional<double> top = mean_change_at(change[l], forget[l].top_neurons);
+          const double random = change[l].total_change / double(I);
+          at_top.push_back(top ? json(*top) : json(nullptr));
+          at_random.push_back(random);
+          ratio.push_back(top && random > 0 ? json(*top / random) : json(nullptr));
+        }
         j["overlap_with_forget"] = overlap;
+        j["change_at_forget_top"] = at_top;
+        j["change_at_random"] = at_random;
+        j["change_ratio_forget_top"] = ratio;
       }
     }
     out[set.name] = j;

@@ -67,7 +67,7 @@ struct ReprConfig {
   std::string dtype = "float32";
   std::string device = "cpu";
   int64_t batch_size = 8;
-  int64_t limit = 0;  // > 0: first N forget and N retain questions
+  int64_t limit = 0;    // > 0: first N forget and N retain questions
   bool neurons = true;  // the neuron-level change ("neurons" per model)
   ProbeOptions probe;
 };

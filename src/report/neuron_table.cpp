@@ -46,9 +46,12 @@ NeuronTable neuron_table(const RunResults& run) {
     }
     r.overlap_correlated = last_number(array_at(n, "correlated", "overlap_with_forget"));
     r.overlap_other = last_number(array_at(n, "other", "overlap_with_forget"));
+    r.ratio_correlated = last_number(array_at(n, "correlated", "change_ratio_forget_top"));
+    r.ratio_other = last_number(array_at(n, "other", "change_ratio_forget_top"));
     if (const json* top = array_at(n, "forget", "top_neurons"); top && top->back().is_array())
       for (const auto& id : top->back())
-        if (id.is_number_integer() && r.top_forget.size() < 5) r.top_forget.push_back(id.get<int64_t>());
+        if (id.is_number_integer() && r.top_forget.size() < 5)
+          r.top_forget.push_back(id.get<int64_t>());
     if (n.contains("top_k") && n["top_k"].is_number_integer()) t.top_k = n["top_k"].get<int64_t>();
     if (n.contains("intermediate_size") && n["intermediate_size"].is_number_integer())
       t.intermediate_size = n["intermediate_size"].get<int64_t>();

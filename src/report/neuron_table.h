@@ -16,7 +16,9 @@ struct NeuronRow {
   std::string model;
   std::optional<double> share_last, share_mean;  // forget: share of sum |Δ| in the top 1%
   std::optional<double> overlap_correlated, overlap_other;  // last layer, |top ∩ top_forget| / k
-  std::vector<int64_t> top_forget;                          // last layer, at most 5 ids
+  // Last layer: the retain set's |Δ| at the forget top neurons / its mean |Δ| (random neurons).
+  std::optional<double> ratio_correlated, ratio_other;
+  std::vector<int64_t> top_forget;  // last layer, at most 5 ids
 };
 
 struct NeuronTable {

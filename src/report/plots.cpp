@@ -474,6 +474,7 @@ void neuron_charts(const RunResults& run, std::vector<Chart>& charts,
   share.yrange = overlap.yrange = "[0:1.05]";
   std::optional<double> chance;
   size_t layers = 0;
+  int model_index = 0;
   for (const auto& line : repr_lines(run, run.repr)) {
     const json* e = repr_entry(run.repr, line.key);
     if (line.key.empty() || !e || !e->contains("neurons") || !(*e)["neurons"].is_object()) continue;
@@ -483,11 +484,10 @@ void neuron_charts(const RunResults& run, std::vector<Chart>& charts,
     layers = std::max(layers, s.x.size());
     if (!s.x.empty()) share.series.push_back(s);
     // One colour per model: solid = correlated retain, dashed = other retain.
-    const int color = static_cast<int>(overlap.series.size() / 2) % 8 + 1;
-    Series corr = neuron_layer_series(line.label + " correlated", n, "correlated",
-                                      "overlap_with_forget");
-    Series other =
-        neuron_layer_series(line.label + " other", n, "other", "overlap_with_forget");
+    const int color = model_index++ % 8 + 1;
+    Series corr =
+        neuron_layer_series(line.label + " correlated", n, "correlated", "overlap_with_forget");
+    Series other = neuron_layer_series(line.label + " other", n, "other", "overlap_with_forget");
     corr.color = other.color = color;
     other.dash_type = 2;
     if (!corr.x.empty()) overlap.series.push_back(corr);

@@ -1,12 +1,13 @@
 // Neuron-level change: the top-1% statistics on synthetic activation means with a known answer,
 // neurons_json's pooling and overlap on synthetic states, and the MLP activation recorder on the
 // qwen2-tiny fixture (a model against itself, one perturbed gate_proj row).
+#include "analysis/neuron_change.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "analysis/mlp_activations.h"
-#include "analysis/neuron_change.h"
 #include "analysis/repr_run.h"
 #include "core/error.h"
 #include "expect_close.h"
@@ -21,22 +22,23 @@ TEST(NeuronChange, TopCountIsOnePercentRoundedUp) {
   EXPECT_EQ(top_neuron_count(1), 1);
   EXPECT_EQ(top_neuron_count(100), 1);
   EXPECT_EQ(top_neuron_count(101), 2);
-  EXPECT_EQ(top_neuron_count(176), 2);   // qwen2-tiny
-  EXPECT_EQ(top_neuron_count(688), 7);   // lethe-base
+  EXPECT_EQ(top_neuron_count(176), 2);    // qwen2-tiny
+  EXPECT_EQ(top_neuron_count(688), 7);    // lethe-base
   EXPECT_EQ(top_neuron_count(4864), 49);  // Qwen2.5-0.5B
   EXPECT_THROW(top_neuron_count(0), Error);
 }
 
 // Layer 0: only neurons 7, 150, 299 move (by 0.5, 2, 1): share 1 and exactly those ids, largest
-// first. Layer 1: every neuron moves by 0.1: share k / I = 3 / 300, ties broken by lower id.
+// first. Layer 1: every neuron moves by 0.125: share k / I = 3 / 300, ties broken by lower id.
+// Means in quarters, so every difference is exact and the ties are real ties.
 TEST(NeuronChange, ChangeOnThreeNeuronsHasShareOneAndThoseIds) {
   torch::manual_seed(3);
-  const torch::Tensor ref = torch::randn({2, 300}, torch::kFloat64);
+  const torch::Tensor ref = torch::randint(-40, 40, {2, 300}, torch::kFloat64) / 4;
   torch::Tensor a = ref.clone();
   a[0][7] += 0.5;
   a[0][150] -= 2.0;  // |Δ| counts a decrease too
   a[0][299] += 1.0;
-  a[1] += 0.1;
+  a[1] += 0.125;
   const auto c = neuron_change(a, ref);
   ASSERT_EQ(c.size(), 2u);
   EXPECT_EQ(c[0].top_neurons, (std::vector<int64_t>{150, 299, 7}));
@@ -44,9 +46,14 @@ TEST(NeuronChange, ChangeOnThreeNeuronsHasShareOneAndThoseIds) {
   EXPECT_NEAR(c[0].share_top, 1.0, 1e-12);
   EXPECT_NEAR(c[0].total_change, 3.5, 1e-12);
   EXPECT_EQ(c[1].top_neurons, (std::vector<int64_t>{0, 1, 2}));
-  EXPECT_NEAR(c[1].share_top, 0.01, 1e-9);
-  EXPECT_NEAR(c[1].total_change, 30.0, 1e-9);
+  EXPECT_NEAR(c[1].share_top, 0.01, 1e-12);
+  EXPECT_NEAR(c[1].total_change, 37.5, 1e-12);
   EXPECT_THROW(neuron_change(a, ref[0]), Error);
+  // Layer 0's |Δ| at ids {7, 150, 8}: (0.5 + 2 + 0) / 3; layer 1's at any ids: 0.125.
+  ASSERT_EQ(c[0].change.size(), 300u);
+  EXPECT_NEAR(*mean_change_at(c[0], {7, 150, 8}), 2.5 / 3, 1e-12);
+  EXPECT_NEAR(*mean_change_at(c[1], c[0].top_neurons), 0.125, 1e-12);
+  EXPECT_THROW(mean_change_at(c[0], {300}), Error);
 }
 
 TEST(NeuronChange, IdenticalMeansGiveZeroAndNoNaN) {
@@ -56,6 +63,7 @@ TEST(NeuronChange, IdenticalMeansGiveZeroAndNoNaN) {
     EXPECT_EQ(c.total_change, 0.0);
     EXPECT_EQ(c.share_top, 0.0);  // defined (0), not 0 / 0
   }
+  EXPECT_FALSE(mean_change_at(neuron_change(ref, ref.clone())[0], {}).has_value());
   EXPECT_EQ(top_overlap({}, {}, 1), 0.0);
   EXPECT_NEAR(top_overlap({1, 2, 3}, {3, 9, 2}, 3), 2.0 / 3.0, 1e-15);
   EXPECT_EQ(top_overlap({4}, {4}, 1), 1.0);
@@ -103,6 +111,16 @@ TEST(NeuronChange, NeuronsJsonPoolsOverPositionsAndMeasuresOverlap) {
   EXPECT_NEAR(n["correlated"]["overlap_with_forget"][0].get<double>(), 0.5, 1e-15);
   EXPECT_EQ(n["other"]["top_neurons"], json({{50, 51}}));
   EXPECT_EQ(n["other"]["overlap_with_forget"][0].get<double>(), 0.0);
+  // Correlated |Δ| at the forget top {5, 6}: (2 + 0) / 2 = 1; at random: (2 + 4) / 200.
+  const json& c = n["correlated"];
+  EXPECT_NEAR(c["change_at_forget_top"][0].get<double>(), 1.0, 1e-12);
+  EXPECT_NEAR(c["change_at_random"][0].get<double>(), 0.03, 1e-12);
+  EXPECT_NEAR(c["change_ratio_forget_top"][0].get<double>(), 1.0 / 0.03, 1e-9);
+  // Other: nothing at {5, 6}; ratio 0 against (1 + 0.5) / 200.
+  EXPECT_EQ(n["other"]["change_at_forget_top"][0].get<double>(), 0.0);
+  EXPECT_NEAR(n["other"]["change_at_random"][0].get<double>(), 0.0075, 1e-12);
+  EXPECT_EQ(n["other"]["change_ratio_forget_top"][0].get<double>(), 0.0);
+  EXPECT_FALSE(f.contains("change_at_forget_top"));
 
   // No correlated questions: the set is listed with 0 positions and nothing else.
   const std::vector<ReprExample> no_corr = {ex[0], ex[1], ex[3], ex[3]};
@@ -136,11 +154,12 @@ TEST(NeuronChangeTiny, RecorderCapturesTheSwiGluProductAndChangesNothing) {
     const torch::Tensor sums = rec.sum_over(positions);
     ASSERT_EQ(sums.sizes(), torch::IntArrayRef({2, 2, 176}));
     EXPECT_EQ(sums[0].abs().max().item<double>(), 0.0);
-    EXPECT_CLOSE("pooled", sums[1][0],
-                 rec.activations()[0][1][2] + rec.activations()[0][1][4], 1e-6);
+    EXPECT_CLOSE("pooled", sums[1][0], rec.activations()[0][1][2] + rec.activations()[0][1][4],
+                 1e-6);
     mlp->forward(x);
-    const torch::Tensor want = torch::silu(torch::nn::functional::linear(x, mlp->gate_proj->weight)) *
-                               torch::nn::functional::linear(x, mlp->up_proj->weight);
+    const torch::Tensor want =
+        torch::silu(torch::nn::functional::linear(x, mlp->gate_proj->weight)) *
+        torch::nn::functional::linear(x, mlp->up_proj->weight);
     EXPECT_CLOSE("swiglu", rec.activations()[1], want, 1e-5, 1e-5);
   }
   for (auto& layer : m->decoder()->layer_list) EXPECT_EQ(layer->mlp->capture_neurons, nullptr);

@@ -64,7 +64,22 @@ TEST(AnalysisRepr, CommandWritesAllAndPerLayerFiles) {
       ASSERT_EQ(n_other[set]["top_neurons"][l].size(), 1u);
     }
   }
-  EXPECT_EQ(n_other["correlated"]["overlap_with_forget"].size(), 2u);
+  for (const char* set : {"correlated", "other"}) {
+    SCOPED_TRACE(set);
+    const json& j = n_other[set];
+    ASSERT_EQ(j["overlap_with_forget"].size(), 2u);
+    ASSERT_EQ(j["change_ratio_forget_top"].size(), 2u);
+    for (int64_t l = 0; l < 2; ++l) {
+      // Mean |Δ| over every neuron is total / I; the ratio is at-top over it.
+      EXPECT_NEAR(j["change_at_random"][l].get<double>(), j["total_change"][l].get<double>() / 64,
+                  1e-12);
+      EXPECT_NEAR(
+          j["change_ratio_forget_top"][l].get<double>(),
+          j["change_at_forget_top"][l].get<double>() / j["change_at_random"][l].get<double>(),
+          1e-9);
+    }
+  }
+  EXPECT_FALSE(n_other["forget"].contains("change_ratio_forget_top"));
   EXPECT_TRUE(r["config"]["neurons"].get<bool>());
   // The probe: 4 targets -> incident types; trained on the reference's states.
   ASSERT_TRUE(r["probe"].contains("classes")) << r["probe"].dump();
