@@ -8,6 +8,8 @@
 
 #include "analysis/hidden_drift.h"
 #include "analysis/logit_lens.h"
+#include "analysis/mlp_activations.h"
+#include "analysis/neuron_change.h"
 #include "core/error.h"
 #include "core/json_io.h"
 #include "core/runtime.h"
@@ -23,12 +25,14 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 ReprStates collect_states(model::CausalLM& model, const std::vector<ReprExample>& examples,
-                          int64_t batch_size) {
+                          int64_t batch_size, bool neurons) {
   torch::NoGradGuard no_grad;
   LETHE_CHECK(batch_size > 0, "repr: batch size must be positive");
   const torch::Device device = model->decoder()->embed_tokens->weight.device();
   ReprStates out;
-  std::vector<torch::Tensor> question, ranks, probs;
+  std::vector<torch::Tensor> question, ranks, probs, neuron_sums;
+  std::unique_ptr<MlpActivationRecorder> recorder;
+  if (neurons) recorder = std::make_unique<MlpActivationRecorder>(model);
   for (size_t start = 0; start < examples.size(); start += batch_size) {
     const size_t end = std::min(examples.size(), start + size_t(batch_size));
     const int64_t B = int64_t(end - start);
@@ -38,6 +42,7 @@ ReprStates collect_states(model::CausalLM& model, const std::vector<ReprExample>
     torch::Tensor mask = torch::zeros({B, T}, torch::kInt64);
     torch::Tensor last_q = torch::zeros({B}, torch::kInt64),
                   first_a = torch::zeros({B}, torch::kInt64);
+    torch::Tensor answer = torch::zeros({B, T}, torch::kInt64);  // the drift positions
     for (int64_t b = 0; b < B; ++b) {
       const auto& e = examples[start + b];
       LETHE_CHECK(e.answer_start >= 1 && e.answer_start < int64_t(e.ids.size()) &&
@@ -46,6 +51,7 @@ ReprStates collect_states(model::CausalLM& model, const std::vector<ReprExample>
                   e.answer_end, ") outside its ", e.ids.size(), " tokens");
       ids[b].narrow(0, 0, e.ids.size()).copy_(torch::tensor(e.ids, torch::kInt64));
       mask[b].narrow(0, 0, e.ids.size()).fill_(1);
+      answer[b].narrow(0, e.answer_start, e.answer_end - e.answer_start).fill_(1);
       last_q[b] = e.answer_start - 1;
       first_a[b] = e.ids[e.answer_start];
     }
@@ -54,6 +60,7 @@ ReprStates collect_states(model::CausalLM& model, const std::vector<ReprExample>
     fo.output_hidden_states = true;
     fo.compute_logits = false;
     const auto fwd = model->forward(ids.to(device), fo);
+    if (recorder) neuron_sums.push_back(recorder->sum_over(answer));  // [B, L, I]
     const auto lens = logit_lens(model, fwd.hidden_states, last_q, first_a);
     ranks.push_back(lens.rank);
     probs.push_back(lens.prob);
@@ -71,6 +78,7 @@ ReprStates collect_states(model::CausalLM& model, const std::vector<ReprExample>
     out.question_hidden = torch::stack(question);
     out.lens_rank = torch::cat(ranks, 1);
     out.lens_prob = torch::cat(probs, 1);
+    if (recorder) out.answer_neurons = torch::cat(neuron_sums, 0);
   }
   return out;
 }
@@ -89,6 +97,99 @@ json drift_json(const ReprStates& states, const ReprStates& reference,
   }
   return {
       {"drift", acc.mean_drift()}, {"cosine", acc.mean_cosine()}, {"positions", acc.positions()}};
+}
+
+namespace {
+
+// The mean activation per neuron over the answer positions of the selected examples -> [L, I]
+// fp64; positions = how many there were (0: nothing selected, the mean is undefined).
+template <typename Keep>
+torch::Tensor mean_neurons(const ReprStates& s, const std::vector<ReprExample>& examples, Keep keep,
+                           int64_t* positions) {
+  std::vector<int64_t> rows;
+  *positions = 0;
+  for (size_t i = 0; i < examples.size(); ++i)
+    if (keep(examples[i])) {
+      rows.push_back(int64_t(i));
+      *positions += examples[i].answer_end - examples[i].answer_start;
+    }
+  if (rows.empty()) return {};
+  const torch::Tensor sum = s.answer_neurons.index_select(0, torch::tensor(rows, torch::kInt64))
+                                .to(torch::kFloat64)
+                                .sum(0);  // [L, I]
+  return sum / double(*positions);
+}
+
+}  // namespace
+
+json neurons_json(const ReprStates& states, const ReprStates& reference,
+                  const std::vector<ReprExample>& examples) {
+  LETHE_CHECK(states.answer_neurons.defined() && reference.answer_neurons.defined(),
+              "repr: neuron activations were not collected");
+  LETHE_CHECK(states.answer_neurons.sizes() == reference.answer_neurons.sizes(),
+              "repr: neuron activations of shape ", states.answer_neurons.sizes(), " and ",
+              reference.answer_neurons.sizes());
+  const int64_t L = states.answer_neurons.size(1), I = states.answer_neurons.size(2);
+  const int64_t k = top_neuron_count(I);
+  std::vector<std::string> layers;
+  for (int64_t l = 1; l <= L; ++l) layers.push_back("layer_" + std::to_string(l));
+  json out = {{"activation", "silu(gate_proj(x)) * up_proj(x), the input of down_proj"},
+              {"pooling", "mean over the answer tokens of each set (the drift positions)"},
+              {"layers", layers},
+              {"intermediate_size", I},
+              {"top_k", k},
+              {"chance_overlap", double(k) / double(I)}};
+  struct Set {
+    const char* name;
+    bool (*keep)(const ReprExample&);
+  };
+  const Set sets[] = {
+      {"forget", [](const ReprExample& e) { return e.forget; }},
+      {"correlated", [](const ReprExample& e) { return !e.forget && e.correlated; }},
+      {"other", [](const ReprExample& e) { return !e.forget && !e.correlated; }}};
+  std::vector<LayerNeuronChange> forget;
+  for (const Set& set : sets) {
+    int64_t positions = 0;
+    const torch::Tensor a = mean_neurons(states, examples, set.keep, &positions);
+    json j = {{"positions", positions}};
+    if (positions > 0) {
+      const auto change = neuron_change(a, mean_neurons(reference, examples, set.keep, &positions));
+      json top = json::array(), top_change = json::array();
+      std::vector<double> share, total;
+      for (const auto& c : change) {
+        top.push_back(c.top_neurons);
+        top_change.push_back(c.top_change);
+        share.push_back(c.share_top);
+        total.push_back(c.total_change);
+      }
+      j["share_top1pct"] = share;
+      j["total_change"] = total;
+      j["top_neurons"] = top;
+      j["top_change"] = top_change;
+      if (set.name == std::string("forget")) {
+        forget = change;
+      } else if (!forget.empty()) {
+        // This set's |Δ| at the forget set's top neurons against its mean |Δ| over every neuron
+        // (the expectation at k neurons drawn at random): ratio > 1 = the same neurons move.
+        std::vector<double> overlap;
+        json at_top = json::array(), at_random = json::array(), ratio = json::array();
+        for (int64_t l = 0; l < L; ++l) {
+          overlap.push_back(top_overlap(forget[l].top_neurons, change[l].top_neurons, k));
+          const std::optional<double> top = mean_change_at(change[l], forget[l].top_neurons);
+          const double random = change[l].total_change / double(I);
+          at_top.push_back(top ? json(*top) : json(nullptr));
+          at_random.push_back(random);
+          ratio.push_back(top && random > 0 ? json(*top / random) : json(nullptr));
+        }
+        j["overlap_with_forget"] = overlap;
+        j["change_at_forget_top"] = at_top;
+        j["change_at_random"] = at_random;
+        j["change_ratio_forget_top"] = ratio;
+      }
+    }
+    out[set.name] = j;
+  }
+  return out;
 }
 
 int64_t resolve_layer(const std::string& selector, int64_t num_layers) {
@@ -237,6 +338,7 @@ json run_repr(const ReprConfig& config) {
       // Drift over the answer text (the end-of-turn token excluded when there is more).
       e.answer_end = int64_t(e.ids.size()) - (enc.answer_ids.size() > 1 ? 1 : 0);
       e.forget = set == &ds.sf;
+      e.correlated = qa.subset == data::Subset::correlated;
       const auto it = incident.find(qa.person_id);
       if (it != incident.end())
         e.label = std::lower_bound(classes.begin(), classes.end(), it->second) - classes.begin();
@@ -247,7 +349,7 @@ json run_repr(const ReprConfig& config) {
 
   std::cerr << "repr: reference " << config.reference_adapter << "\n";
   model::load_adapter(model, config.reference_adapter);
-  const ReprStates ref = collect_states(model, examples, config.batch_size);
+  const ReprStates ref = collect_states(model, examples, config.batch_size, config.neurons);
 
   // One probe per layer, trained on the reference's last-question-token states (train split).
   json probe_doc;
@@ -292,10 +394,11 @@ json run_repr(const ReprConfig& config) {
     LETHE_CHECK(!models.contains(name), "repr: two adapters are named '", name, "' (use --name)");
     std::cerr << "repr: " << name << "\n";
     model::load_adapter(model, config.adapters[i]);
-    const ReprStates s = collect_states(model, examples, config.batch_size);
+    const ReprStates s = collect_states(model, examples, config.batch_size, config.neurons);
     models[name] = {{"adapter", config.adapters[i]},
                     {"forget", set_json(s, &ref, probe.get(), examples, true)},
                     {"retain", set_json(s, &ref, probe.get(), examples, false)}};
+    if (config.neurons) models[name]["neurons"] = neurons_json(s, ref, examples);
   }
   model::detach_lora(model);
 
@@ -314,7 +417,8 @@ json run_repr(const ReprConfig& config) {
                    {"dtype", config.dtype},
                    {"device", config.device},
                    {"batch_size", config.batch_size},
-                   {"limit", config.limit}};
+                   {"limit", config.limit},
+                   {"neurons", config.neurons}};
   json adapter_hashes = {{"reference", core::sha256_tree(config.reference_adapter)}};
   for (const auto& [name, m] : models.items())
     adapter_hashes[name] = core::sha256_tree(m["adapter"].get<std::string>());

@@ -42,6 +42,10 @@ void add_repr_command(CLI::App& app) {
   cmd->add_option("--probe-iters", o->probe.max_iter, "L-BFGS iterations of the probe")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  cmd->add_flag("--neurons,!--no-neurons", o->neurons,
+                "per MLP layer: the neurons whose activation changed most on forget questions, "
+                "the share of the change in the top 1%, the overlap on correlated retain questions")
+      ->capture_default_str();
   add_dtype_device_options(cmd, o->dtype, o->device);
   cmd->callback([o]() {
     apply_global_options();
@@ -57,6 +61,9 @@ void add_repr_command(CLI::App& app) {
                 << ", cosine " << f["cosine"][L].get<double>();
       if (f.contains("probe_accuracy") && !f["probe_accuracy"].empty())
         std::cout << ", probe accuracy " << f["probe_accuracy"][L].get<double>();
+      if (m.contains("neurons") && m["neurons"]["forget"].contains("share_top1pct"))
+        std::cout << ", last-layer share of the neuron change in the top 1% "
+                  << m["neurons"]["forget"]["share_top1pct"].back().get<double>();
       std::cout << "\n";
     }
   });

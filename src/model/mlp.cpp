@@ -12,7 +12,9 @@ MlpImpl::MlpImpl(const ModelConfig& config, bool init_weights) {
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
   std::vector<torch::Tensor> gate_up = forward_shared_input(x, {gate_proj.get(), up_proj.get()});
-  return down_proj(torch::silu(gate_up[0]) * gate_up[1]);
+  torch::Tensor neurons = torch::silu(gate_up[0]) * gate_up[1];  // [B, T, I]
+  if (capture_neurons != nullptr) *capture_neurons = neurons;
+  return down_proj(neurons);
 }
 
 }  // namespace lethe::model

@@ -15,6 +15,9 @@ class MlpImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);
 
   LoraLinear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+  // When set, forward stores here the neuron activations silu(gate(x)) * up(x) [B, T, I] (the
+  // input of down_proj); analysis/mlp_activations.h sets and clears it. Unset: no extra work.
+  torch::Tensor* capture_neurons = nullptr;
 };
 TORCH_MODULE(Mlp);
 

@@ -1,5 +1,5 @@
 // The representation analysis stage (analysis/repr_run.h): per-layer drift of the unlearned models'
-// hidden states from the fine-tuned model's, logit lens and linear probe.
+// hidden states from the fine-tuned model's, logit lens, linear probe and neuron-level change.
 #include "analysis/repr_run.h"
 #include "core/error.h"
 #include "pipeline/stages.h"
@@ -15,9 +15,11 @@ StageOutcome stage_repr(const RunContext& ctx, const std::string& inputs_sha,
   const auto selected = select_models(r.models, unlearned, ctx.config.unlearn);
   json key = ctx.config.document.at("repr");
   key.erase("models");  // the selected names are in the key instead
+  // "neurons": the neuron-level change is part of the results, so a run resumed from results
+  // written before it had the section recomputes them.
   StageSpec spec{"repr",
                  {"results/repr_results.json"},
-                 {{"inputs", inputs_sha}, {"repr", key}, {"models", selected}}};
+                 {{"inputs", inputs_sha}, {"repr", key}, {"models", selected}, {"neurons", true}}};
   for (const auto& l : r.layers)
     if (l != "all") spec.outputs.push_back("results/repr_results_" + l + ".json");
   return run_stage(ctx.run_dir, spec, [&](const fs::path& tmp) {

@@ -445,6 +445,85 @@ void probe_charts(const RunResults& run, std::vector<Chart>& charts,
     charts.push_back(bars);
 }
 
+// Neuron-level change (analysis/neuron_change.h) from models.NAME.neurons: x = the hidden-state
+// index of each MLP layer's output (1..L), as on the other layer charts.
+Series neuron_layer_series(const std::string& label, const json& neurons, const char* set,
+                           const char* key) {
+  Series s{label, {}, {}};
+  if (!neurons.contains(set) || !neurons[set].is_object() || !neurons[set].contains(key) ||
+      !neurons[set][key].is_array())
+    return s;
+  const json& a = neurons[set][key];
+  for (size_t l = 0; l < a.size(); ++l)
+    if (a[l].is_number()) {
+      s.x.push_back(static_cast<double>(l + 1));
+      s.y.push_back(a[l].get<double>());
+    }
+  return s;
+}
+
+void neuron_charts(const RunResults& run, std::vector<Chart>& charts,
+                   std::vector<std::string>* skipped) {
+  Chart share("neuron_concentration",
+              "Share of the forget-question neuron change carried by the top 1% of MLP neurons",
+              "layer", "share of sum |change| in the top 1% of neurons");
+  Chart overlap("neuron_overlap",
+                "Top-1% changed neurons shared by forget and retain questions, per layer", "layer",
+                "overlap of the top 1% with the forget questions'");
+  share.integer_x = overlap.integer_x = true;
+  share.yrange = overlap.yrange = "[0:1.05]";
+  std::optional<double> chance;
+  size_t layers = 0;
+  int model_index = 0;
+  for (const auto& line : repr_lines(run, run.repr)) {
+    const json* e = repr_entry(run.repr, line.key);
+    if (line.key.empty() || !e || !e->contains("neurons") || !(*e)["neurons"].is_object()) continue;
+    const json& n = (*e)["neurons"];
+    if (!chance) chance = first_number(n, {"chance_overlap"});
+    Series s = neuron_layer_series(line.label, n, "forget", "share_top1pct");
+    layers = std::max(layers, s.x.size());
+    if (!s.x.empty()) share.series.push_back(s);
+    // One colour per model: solid = correlated retain, dashed = other retain.
+    const int color = model_index++ % 8 + 1;
+    Series corr =
+        neuron_layer_series(line.label + " correlated", n, "correlated", "overlap_with_forget");
+    Series other = neuron_layer_series(line.label + " other", n, "other", "overlap_with_forget");
+    corr.color = other.color = color;
+    other.dash_type = 2;
+    if (!corr.x.empty()) overlap.series.push_back(corr);
+    if (!other.x.empty()) overlap.series.push_back(other);
+  }
+  // Both references are k / I: the share if every neuron moved equally, the overlap of two
+  // random top-k sets.
+  if (chance && layers > 0) {
+    Series uniform{"every neuron moved equally", {}, {}}, random{"chance (random neurons)", {}, {}};
+    for (size_t l = 1; l <= layers; ++l) {
+      uniform.x.push_back(static_cast<double>(l));
+      uniform.y.push_back(*chance);
+    }
+    random.x = uniform.x;
+    random.y = uniform.y;
+    uniform.dashed = random.dashed = true;
+    if (!share.series.empty()) share.series.push_back(uniform);
+    if (!overlap.series.empty()) overlap.series.push_back(random);
+  }
+  share.note =
+      "Near 1: unlearning moved a few neurons (a localized edit); near the dashed line: the change "
+      "is spread over the whole layer. Mean activation per neuron over the answer tokens, "
+      "unlearned vs fine-tuned.";
+  overlap.note =
+      "How many of the forget questions' top-1% neurons are also in the top 1% on correlated "
+      "(solid) and other (dashed) retain questions; well above chance = the same neurons move, so "
+      "the neighbouring facts are hit by the same edit.";
+  for (Chart* c : {&share, &overlap}) {
+    if (c->series.empty())
+      skipped->push_back(c->name +
+                         ": no models.NAME.neurons in repr_results.json (lethe repr --neurons)");
+    else
+      charts.push_back(*c);
+  }
+}
+
 void quant_chart(const RunResults& run, std::vector<Chart>& charts,
                  std::vector<std::string>* skipped) {
   // quantize-eval's layout (results_schema.h): models.M.schemes.S.recovery.forget_KEY.
@@ -564,11 +643,19 @@ void roc_curve(const std::vector<double>& members, const std::vector<double>& no
   }
 }
 
+std::vector<std::string> repr_model_order(const RunResults& run, const json& doc) {
+  std::vector<std::string> out;
+  for (const auto& line : repr_lines(run, doc))
+    if (!line.key.empty()) out.push_back(line.key);
+  return out;
+}
+
 std::vector<Chart> build_charts(const RunResults& run, std::vector<std::string>* skipped) {
   std::vector<Chart> charts;
   drift_charts(run, charts, skipped);
   logit_lens_charts(run, charts, skipped);
   probe_charts(run, charts, skipped);
+  neuron_charts(run, charts, skipped);
   tradeoff_chart(run, charts, skipped);
   retain_intensity_chart(run, charts, skipped);
   drop_curve_chart(run, charts, skipped);

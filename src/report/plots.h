@@ -1,6 +1,6 @@
 // The study's charts built from a run's results (issue 7): layer drift by epoch and by method,
-// logit lens and linear-probe accuracy per layer, the forget/retain trade-off, correlated vs other
-// retain, quantization recovery, relearning, MIA ROC.
+// logit lens and linear-probe accuracy per layer, neuron-level change, the forget/retain trade-off,
+// correlated vs other retain, quantization recovery, relearning, MIA ROC.
 #pragma once
 #include <filesystem>
 #include <string>
@@ -26,6 +26,10 @@ std::vector<Chart> build_aggregate_charts(const nlohmann::json& aggregate,
 void roc_curve(const std::vector<double>& member_scores,
                const std::vector<double>& nonmember_scores, std::vector<double>* fpr,
                std::vector<double>* tpr);
+
+// The unlearned models of a repr document (repr_results.json) in plot order: by method, then
+// intensity (sweep_index.json epochs when known), then name.
+std::vector<std::string> repr_model_order(const RunResults& run, const nlohmann::json& doc);
 
 // Per-layer relative L2 drift of one repr_results model entry: (layer, drift) pairs, empty if none.
 std::vector<std::pair<double, double>> layer_drift(const nlohmann::json& entry);

@@ -13,6 +13,7 @@
 #include "core/json_io.h"
 #include "eval/results_schema.h"
 #include "report/aggregate.h"
+#include "report/neuron_table.h"
 #include "report/plots.h"
 #include "report/replication.h"
 #include "report/training_evals.h"
@@ -458,6 +459,56 @@ ReportOutput write_report(const fs::path& run_dir, const ReportOptions& options)
   if (charts.empty() || !options.plots) {
     h << "<p class=\"missing\">No plots.</p>\n";
     md << "No plots.\n\n";
+  }
+
+  // Neuron-level change (lethe repr --neurons): the numbers behind the neuron charts, per model.
+  const NeuronTable neurons = neuron_table(run);
+  if (!neurons.rows.empty()) {
+    const std::string last = ", layer_" + std::to_string(neurons.layers);
+    const std::vector<std::string> head = {"model",
+                                           "top-1% share" + last,
+                                           "top-1% share, mean over layers",
+                                           "overlap correlated" + last,
+                                           "overlap other" + last,
+                                           "correlated change at forget top / random" + last,
+                                           "other change at forget top / random" + last,
+                                           "top forget neurons" + last};
+    h << "<h3>Neuron-level change</h3>\n<table id=\"neurons\">\n<tr>";
+    md << "### Neuron-level change\n\n|";
+    for (const auto& c : head) {
+      h << "<th>" << html_escape(c) << "</th>";
+      md << " " << c << " |";
+    }
+    h << "</tr>\n";
+    md << "\n|---|---:|---:|---:|---:|---:|---:|---|\n";
+    for (const auto& r : neurons.rows) {
+      std::string ids;
+      for (int64_t id : r.top_forget) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
+      if (ids.empty()) ids = "-";
+      const std::vector<std::string> nums = {fmt(r.share_last),          fmt(r.share_mean),
+                                             fmt(r.overlap_correlated),  fmt(r.overlap_other),
+                                             fmt(r.ratio_correlated, 2), fmt(r.ratio_other, 2)};
+      h << "<tr><td>" << html_escape(r.model) << "</td>";
+      md << "| " << markdown_escape(r.model) << " |";
+      for (const auto& v : nums) {
+        h << "<td class=\"num\">" << v << "</td>";
+        md << " " << v << " |";
+      }
+      h << "<td>" << ids << "</td></tr>\n";
+      md << " " << ids << " |\n";
+    }
+    const std::string caption =
+        "Per MLP layer, |change| of each neuron's mean activation (silu(gate) * up) over the "
+        "answer tokens, unlearned vs fine-tuned. Share: the part of the total change in the top " +
+        std::to_string(neurons.top_k) + " of " + std::to_string(neurons.intermediate_size) +
+        " neurons (top 1%); overlap: the share of the forget questions' top neurons also in a "
+        "retain set's top; both are " +
+        fmt(neurons.chance) +
+        " when the change is spread evenly or the neurons are drawn at random. Change at forget "
+        "top / random: the retain set's mean |change| at the forget questions' top neurons over "
+        "its mean |change| at any neuron (1 = no more than at random neurons).";
+    h << "</table>\n<p>" << html_escape(caption) << "</p>\n";
+    md << "\n" << markdown_escape(caption) << "\n\n";
   }
 
   h << "<h2>Methods</h2>\n<dl>\n";

@@ -8,6 +8,7 @@ list(APPEND LETHE_SOURCES
   src/report/report_writer.cpp
   src/report/summary_table.cpp
   src/report/training_evals.cpp
+  src/report/neuron_table.cpp
   src/report/audit.cpp
   src/report/audit_bundle.cpp
 )

@@ -1,4 +1,5 @@
-// `lethe repr` end to end on a tiny generated world: files, self-drift 0, per-layer files, errors.
+// `lethe repr` end to end on a tiny generated world: files, self-drift 0, per-layer files, the
+// neuron-level change and --no-neurons, errors.
 #include <gtest/gtest.h>
 
 #include "analysis/repr_run.h"
@@ -44,6 +45,42 @@ TEST(AnalysisRepr, CommandWritesAllAndPerLayerFiles) {
   EXPECT_NEAR(other["drift"][0].get<double>(), 0.0, 1e-12);
   EXPECT_GT(other["drift"][L].get<double>(), 0.0);
   EXPECT_LT(other["cosine"][L].get<double>(), 1.0);
+  // Neuron-level change (on by default): none against itself, some for another adapter. The tiny
+  // world's MLP has 64 neurons: the top 1% is 1 neuron, chance 1/64.
+  const json& n_other = r["models"]["other"]["neurons"];
+  EXPECT_EQ(n_other["top_k"], 1);
+  EXPECT_EQ(n_other["intermediate_size"], 64);
+  EXPECT_NEAR(n_other["chance_overlap"].get<double>(), 1.0 / 64, 1e-15);
+  for (const char* set : {"forget", "correlated", "other"}) {
+    SCOPED_TRACE(set);
+    EXPECT_GT(n_other[set]["positions"].get<int64_t>(), 0);
+    ASSERT_EQ(n_other[set]["share_top1pct"].size(), 2u);
+    for (int64_t l = 0; l < 2; ++l) {
+      EXPECT_LE(same["neurons"][set]["total_change"][l].get<double>(), 1e-9);
+      EXPECT_GT(n_other[set]["total_change"][l].get<double>(), 0.0);
+      const double share = n_other[set]["share_top1pct"][l].get<double>();
+      EXPECT_GT(share, 0.0);
+      EXPECT_LE(share, 1.0);
+      ASSERT_EQ(n_other[set]["top_neurons"][l].size(), 1u);
+    }
+  }
+  for (const char* set : {"correlated", "other"}) {
+    SCOPED_TRACE(set);
+    const json& j = n_other[set];
+    ASSERT_EQ(j["overlap_with_forget"].size(), 2u);
+    ASSERT_EQ(j["change_ratio_forget_top"].size(), 2u);
+    for (int64_t l = 0; l < 2; ++l) {
+      // Mean |Δ| over every neuron is total / I; the ratio is at-top over it.
+      EXPECT_NEAR(j["change_at_random"][l].get<double>(), j["total_change"][l].get<double>() / 64,
+                  1e-12);
+      EXPECT_NEAR(
+          j["change_ratio_forget_top"][l].get<double>(),
+          j["change_at_forget_top"][l].get<double>() / j["change_at_random"][l].get<double>(),
+          1e-9);
+    }
+  }
+  EXPECT_FALSE(n_other["forget"].contains("change_ratio_forget_top"));
+  EXPECT_TRUE(r["config"]["neurons"].get<bool>());
   // The probe: 4 targets -> incident types; trained on the reference's states.
   ASSERT_TRUE(r["probe"].contains("classes")) << r["probe"].dump();
   ASSERT_EQ(r["probe"]["train_accuracy"].size(), 3u);
@@ -62,7 +99,26 @@ TEST(AnalysisRepr, CommandWritesAllAndPerLayerFiles) {
     EXPECT_EQ(one["models"]["other"]["retain"]["logit_lens"]["mean_rank"].get<double>(),
               r["models"]["other"]["retain"]["logit_lens"]["mean_rank"][idx].get<double>());
     EXPECT_EQ(one["probe"]["heldout_accuracy"], r["probe"]["heldout_accuracy"][idx]);
+    EXPECT_EQ(one["models"]["other"]["neurons"], n_other);  // per MLP layer, copied unchanged
   }
+}
+
+TEST(AnalysisRepr, NoNeuronsLeavesTheSectionOut) {
+  const auto& w = world();
+  const std::string out = (w.root / "repr_no_neurons.json").string();
+  std::string output;
+  ASSERT_EQ(test::run_lethe("repr --model " + w.model.string() + " --reference-adapter " +
+                                w.adapter_ft.string() + " --adapter " + w.adapter_a.string() +
+                                " --data " + w.data.string() + " --out " + out +
+                                " --layers all --limit 2 --no-neurons",
+                            &output),
+            0)
+      << output;
+  const json r = core::read_json(out);
+  EXPECT_FALSE(r["config"]["neurons"].get<bool>());
+  ASSERT_EQ(r["models"].size(), 1u);
+  EXPECT_FALSE(r["models"]["adapter_a"].contains("neurons"));
+  EXPECT_TRUE(r["models"]["adapter_a"]["forget"].contains("drift"));
 }
 
 TEST(AnalysisRepr, BadLayerAndMissingFolders) {

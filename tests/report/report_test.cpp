@@ -74,6 +74,26 @@ json repr_document() {
                                  {"logit_lens", {{"median_rank", rank[i]}, {"mean_prob", prob[i]}}},
                                  {"probe_accuracy", probe[i]}}},
                                {"retain", {{"drift", {0, 0.01, 0.02}}}}};
+  // The neuron-level change (neurons_json's layout; arrays per MLP layer 1..2, 200 neurons).
+  for (int i = 0; i < 3; ++i)
+    doc["models"][names[i]]["neurons"] = {{"layers", {"layer_1", "layer_2"}},
+                                          {"intermediate_size", 200},
+                                          {"top_k", 2},
+                                          {"chance_overlap", 0.01},
+                                          {"forget",
+                                           {{"positions", 40},
+                                            {"share_top1pct", {0.1 + 0.1 * i, 0.5 + 0.1 * i}},
+                                            {"top_neurons", {{5, 6}, {17 + i, 3}}}}},
+                                          {"correlated",
+                                           {{"positions", 30},
+                                            {"share_top1pct", {0.2, 0.3}},
+                                            {"overlap_with_forget", {0.5, 1.0}},
+                                            {"change_ratio_forget_top", {4.0, 12.5 + i}}}},
+                                          {"other",
+                                           {{"positions", 50},
+                                            {"share_top1pct", {0.2, 0.2}},
+                                            {"overlap_with_forget", {0.0, 0.5}},
+                                            {"change_ratio_forget_top", {1.0, 2.0}}}}};
   return doc;
 }
 
@@ -159,10 +179,11 @@ bool is_png(const fs::path& p) {
 TEST(ReportPlots, AllChartsFromSyntheticResults) {
   const fs::path run = make_run("report_plots", true);
   const auto out = write_report(run, {});
-  for (const char* name : {"layerdrift_by_epoch", "layerdrift_by_method", "logit_lens_rank",
-                           "logit_lens_prob", "probe_accuracy_by_layer", "probe_accuracy_by_model",
-                           "tradeoff_forget_retain", "retain_correlated_vs_other", "drop_curve",
-                           "quantization_recovery", "relearning_curves", "mia_roc"}) {
+  for (const char* name :
+       {"layerdrift_by_epoch", "layerdrift_by_method", "logit_lens_rank", "logit_lens_prob",
+        "probe_accuracy_by_layer", "probe_accuracy_by_model", "neuron_concentration",
+        "neuron_overlap", "tradeoff_forget_retain", "retain_correlated_vs_other", "drop_curve",
+        "quantization_recovery", "relearning_curves", "mia_roc"}) {
     SCOPED_TRACE(name);
     const fs::path base = run / "results" / name;
     for (const char* ext : {".png", ".svg", ".csv", ".dat", ".gp"}) {
@@ -174,7 +195,7 @@ TEST(ReportPlots, AllChartsFromSyntheticResults) {
     EXPECT_TRUE(is_png(fs::path(base).concat(".png")));
     EXPECT_NE(core::read_file(fs::path(base).concat(".svg")).find("<svg"), std::string::npos);
   }
-  EXPECT_EQ(out.images.size(), 12u);
+  EXPECT_EQ(out.images.size(), 14u);
   // The replot data holds the numbers: quantization before/after per scheme.
   const std::string csv = core::read_file(run / "results" / "quantization_recovery.csv");
   EXPECT_NE(csv.find("unlearn_grad_ascent_lr1e-05_ep20/int4,0.12,0.55"), std::string::npos) << csv;
@@ -266,6 +287,54 @@ TEST(ReportPlots, LogitLensAndProbeChartsHoldTheAnalysisNumbers) {
                       "reads it with accuracy 0.45 at layer 1 (fine-tuned model: 0.90); chance "
                       "0.25."),
             std::string::npos);
+}
+
+// The neuron charts and table hold repr_results.json's models.NAME.neurons numbers (x = MLP layer
+// 1..2), the k / I reference lines, and the table's last-layer columns in HTML and Markdown.
+TEST(ReportPlots, NeuronChartsAndTableHoldTheNeuronNumbers) {
+  const fs::path run = make_run("report_neurons", true);
+  const auto out = write_report(run, {});
+  const fs::path results = run / "results";
+  const std::string ga5 = "unlearn_grad_ascent_lr1e-05_ep5",
+                    ga20 = "unlearn_grad_ascent_lr1e-05_ep20";
+  const std::string share = core::read_file(results / "neuron_concentration.csv");
+  for (const std::string& line : {ga5 + ",1,0.1\n", ga5 + ",2,0.5\n", ga20 + ",2,0.7\n",
+                                  std::string("every neuron moved equally,2,0.01\n")})
+    EXPECT_NE(share.find(line), std::string::npos) << line << share;
+  EXPECT_EQ(share.find("finetuned (reference)"), std::string::npos) << share;
+  const std::string overlap = core::read_file(results / "neuron_overlap.csv");
+  for (const std::string& line : {ga20 + " correlated,2,1\n", ga20 + " other,1,0\n",
+                                  std::string("chance (random neurons),1,0.01\n")})
+    EXPECT_NE(overlap.find(line), std::string::npos) << line << overlap;
+
+  const std::string html = core::read_file(out.html), md = core::read_file(out.markdown);
+  EXPECT_NE(html.find("<table id=\"neurons\">"), std::string::npos);
+  EXPECT_NE(html.find("<th>top-1% share, layer_2</th>"), std::string::npos);
+  // ep20: share 0.7 (last), mean (0.3 + 0.7) / 2, overlaps 1 / 0.5, ratios 14.5 / 2, ids 19, 3.
+  EXPECT_NE(html.find("<tr><td>" + ga20 +
+                      "</td><td class=\"num\">0.700</td><td class=\"num\">0.500</td><td "
+                      "class=\"num\">1.000</td><td class=\"num\">0.500</td><td "
+                      "class=\"num\">14.50</td><td class=\"num\">2.00</td><td>19, 3</td></tr>"),
+            std::string::npos)
+      << html;
+  EXPECT_NE(md.find("| " + markdown_escape(ga20) +
+                    " | 0.700 | 0.500 | 1.000 | 0.500 | 14.50 | 2.00 | 19, 3 |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("top 2 of 200 neurons"), std::string::npos);
+  for (const char* name : {"neuron_concentration", "neuron_overlap"})
+    EXPECT_NE(html.find(std::string("<figure id=\"plot-") + name + "\"><img"), std::string::npos);
+
+  // Results without the section: the charts are skipped saying why, no table.
+  RunResults bare;
+  bare.repr = repr_document();
+  for (auto& [name, m] : bare.repr["models"].items()) m.erase("neurons");
+  std::vector<std::string> skipped;
+  for (const auto& c : build_charts(bare, &skipped))
+    EXPECT_EQ(c.name.rfind("neuron_", 0), std::string::npos);
+  int said = 0;
+  for (const auto& s : skipped) said += s.find("lethe repr --neurons") != std::string::npos;
+  EXPECT_EQ(said, 2);
 }
 
 TEST(ReportPlots, ProbeBarsFallBackToTheLastLayerAndSkippedProbesSayWhy) {
@@ -480,7 +549,7 @@ TEST(ReportHtml, ChromiumRendersEveryImage) {
   ASSERT_TRUE(fs::exists(chromium)) << "install Debian's chromium (scripts/install-deps.sh)";
   const fs::path run = make_run("report_chromium", true);
   const auto out = write_report(run, {});
-  ASSERT_EQ(out.images.size(), 12u);
+  ASSERT_EQ(out.images.size(), 14u);
   // A copy of the report with a probe script that marks <body> once every image has decoded.
   std::string html = core::read_file(out.html);
   const std::string probe =
@@ -507,7 +576,7 @@ TEST(ReportHtml, ChromiumRendersEveryImage) {
   while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) dom.append(buf, n);
   ::pclose(pipe);
   fs::remove_all(profile);
-  EXPECT_NE(dom.find("data-images=\"12:loaded\""), std::string::npos) << dom.substr(0, 400);
+  EXPECT_NE(dom.find("data-images=\"14:loaded\""), std::string::npos) << dom.substr(0, 400);
   EXPECT_NE(dom.find("id=\"summary\""), std::string::npos);
 }
 
