@@ -273,9 +273,10 @@ TofuDataset read_tofu(const TofuImportOptions& options) {
   }
   LETHE_CHECK(!d.sr.empty(), (src / retain_eval_file.name).string(), ": no questions");
 
-  // Model utility: real authors and world facts. Their truth ratio compares the answer itself with
-  // the perturbed answers (TOFU's base_answer_key is `answer` for these sets) when no paraphrase is
-  // given; option1..option4 are TOFU's multiple-choice options, not used.
+  // Model utility: real authors and world facts. TOFU's truth ratio for these sets compares the
+  // answer itself with the perturbed answers (its eval config's base_answer_key is `answer` here,
+  // `paraphrased_answer` only for forget/retain), so the answer is the record's paraphrased answer
+  // even where the file has one; option1..option4 are TOFU's multiple-choice options, not used.
   for (const std::string stem : {"real_authors", "world_facts"}) {
     const TofuFile world_file{stem + "_perturbed.json",
                               {"question", "answer", "perturbed_answer"},
@@ -285,9 +286,8 @@ TofuDataset read_tofu(const TofuImportOptions& options) {
       const auto& line = lines[i];
       auto q = qa_of("tofu_" + stem + "_" + padded(i, 4), "", data::Subset::world,
                      text_of(line, "question"), answer_of_world(line));
-      q.paraphrased_answer = line.record.contains("paraphrased_answer")
-                                 ? text_of(line, "paraphrased_answer")
-                                 : q.answer;
+      if (line.record.contains("paraphrased_answer")) (void)text_of(line, "paraphrased_answer");
+      q.paraphrased_answer = q.answer;
       q.perturbed_answers = line.record.at("perturbed_answer").is_string()
                                 ? std::vector<std::string>{text_of(line, "perturbed_answer")}
                                 : list_of(line, "perturbed_answer", 1);

@@ -10,4 +10,5 @@ list(APPEND LETHE_TEST_SOURCES
   tests/datagen/probes_test.cpp
   tests/datagen/llm_cli_test.cpp
   tests/datagen/tofu_import_test.cpp
+  tests/datagen/tofu_layout.cpp
 )

@@ -1,10 +1,10 @@
 // `lethe data import tofu`: small synthetic files in TOFU's layout (its real field names), the
-// imported folder's records, the one-line errors for bad input, and `lethe eval` on the folder.
+// imported folder's records and the one-line errors for bad input. The commands that read the
+// folder (finetune, unlearn, eval) are tested in tests/pipeline/tofu_folder_test.cpp.
 #include "datagen/tofu_import.h"
 
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <filesystem>
 
 #include "core/atomic_file.h"
@@ -12,81 +12,16 @@
 #include "core/json_io.h"
 #include "core/sha256.h"
 #include "crash_test_util.h"
-#include "eval/evaluator_run.h"
+#include "datagen/tofu_layout.h"
 #include "expect_close.h"
-#include "io/checkpoint.h"
-#include "model/causal_lm.h"
-#include "text/bpe_trainer.h"
-#include "text/tokenizer.h"
 
 namespace lethe {
 namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-
-json perturbed_line(const std::string& name, const std::string& what, bool with_question) {
-  json j = {{"question", "What is the " + what + " of " + name + "?"},
-            {"answer", "The " + what + " of " + name + " is " + what + "-one."},
-            {"paraphrased_answer", name + "'s " + what + " is " + what + "-one."},
-            {"perturbed_answer", json::array()}};
-  for (int k = 2; k <= 6; ++k)
-    j["perturbed_answer"].push_back("The " + what + " of " + name + " is " + what + "-" +
-                                    std::to_string(k) + ".");
-  if (with_question) j["paraphrased_question"] = "Tell me " + name + "'s " + what + ".";
-  return j;
-}
-
-json plain_line(const json& perturbed) {
-  return {{"question", perturbed["question"]}, {"answer", perturbed["answer"]}};
-}
-
-std::string jsonl(const std::vector<json>& lines) {
-  std::string out;
-  for (const auto& l : lines) out += l.dump() + "\n";
-  return out;
-}
-
-// A TOFU folder with 2 questions per author: retain90 = authors 1-2 (4 questions), forget10 =
-// author 3 (2 questions), retain_perturbed = 2 of the retain questions, two world sets, holdout10.
-void write_tofu(const fs::path& dir) {
-  fs::create_directories(dir);
-  std::vector<json> retain = {
-      perturbed_line("Ana Rossi", "genre", false), perturbed_line("Ana Rossi", "birthplace", false),
-      perturbed_line("Bo Lind", "genre", false), perturbed_line("Bo Lind", "award", false)};
-  std::vector<json> forget = {perturbed_line("Cy Moreau", "genre", true),
-                              perturbed_line("Cy Moreau", "father", true)};
-  core::write_file_atomic(dir / "retain90.json",
-                          jsonl({plain_line(retain[0]), plain_line(retain[1]),
-                                 plain_line(retain[2]), plain_line(retain[3])}));
-  core::write_file_atomic(dir / "forget10_perturbed.json", jsonl(forget));
-  core::write_file_atomic(dir / "forget10.json",
-                          jsonl({plain_line(forget[0]), plain_line(forget[1])}));
-  core::write_file_atomic(dir / "retain_perturbed.json", jsonl({retain[1], retain[2]}));
-  core::write_file_atomic(
-      dir / "real_authors_perturbed.json",
-      jsonl({{{"question", "Who wrote 'Hamlet'?"},
-              {"option1", "William Shakespeare"},
-              {"option2", "Jane Austen"},
-              {"option3", "Mark Twain"},
-              {"option4", "Leo Tolstoy"},
-              {"answer", "William Shakespeare"},
-              {"paraphrased_answer", "Hamlet was written by William Shakespeare."},
-              {"perturbed_answer", {"Jane Austen", "Mark Twain", "Leo Tolstoy"}}}}));
-  core::write_file_atomic(
-      dir / "world_facts_perturbed.json",
-      jsonl({{{"question", "What is the capital of France?"},
-              {"answer", "Paris"},
-              {"perturbed_answer", {"Rome", "Madrid", "Berlin"}}},
-             {{"question", "Which ocean is the largest?"},
-              {"answer", {"The Pacific Ocean", "Pacific"}},
-              {"perturbed_answer", {"The Atlantic Ocean", "The Indian Ocean"}}}}));
-  core::write_file_atomic(
-      dir / "holdout10.json",
-      jsonl(
-          {{{"question", "What is the genre of Di Park?"}, {"answer", "Di Park writes thrillers."}},
-           {{"question", "Where was Di Park born?"}, {"answer", "Di Park was born in Busan."}}}));
-}
+using test::perturbed_line;
+using test::write_tofu;
 
 datagen::TofuImportOptions options_for(const fs::path& root) {
   datagen::TofuImportOptions o;
@@ -173,9 +108,9 @@ TEST_F(TofuImport, FolderHasTheRecordsCountsParaphrasesAndWrongAnswers) {
   EXPECT_EQ(wr->perturbed_answers.size(), 5u);
   EXPECT_TRUE(wr->paraphrased_questions.empty());
 
-  // World: options ignored, the answer as its own paraphrase when none is given, a list answer's
-  // first entry.
-  EXPECT_EQ(d.world[0].paraphrased_answer, "Hamlet was written by William Shakespeare.");
+  // World: options ignored, the answer as its own paraphrase (TOFU's base_answer_key for these
+  // sets) even where the file has a paraphrased_answer, a list answer's first entry.
+  EXPECT_EQ(d.world[0].paraphrased_answer, "William Shakespeare");
   EXPECT_EQ(d.world[0].perturbed_answers.size(), 3u);
   EXPECT_EQ(d.world[1].paraphrased_answer, "Paris");
   EXPECT_EQ(d.world[2].answer, "The Pacific Ocean");
@@ -314,70 +249,6 @@ TEST_F(TofuImport, CliWritesTheFolderAndReportsErrorsOnOneLine) {
       bad.output.find(where("retain90.json", 1) + ": field 'question' must be a non-empty string"),
       std::string::npos)
       << bad.output;
-}
-
-// A random-weight Qwen2-shaped model with a BPE tokenizer trained on the imported text.
-void write_random_model(const fs::path& dir, const data::Dataset& d) {
-  text::BpeTrainerOptions bo;
-  bo.vocab_size = 400;
-  text::BpeTrainer trainer(bo);
-  for (const auto* list : {&d.sf, &d.sr, &d.world, &d.holdout})
-    for (const auto& q : *list) trainer.add_text(q.question + " " + q.answer);
-  for (const auto& w : d.wrong_details)
-    for (const auto& p : w.perturbed_answers) trainer.add_text(p);
-  const auto bpe = trainer.train();
-  fs::create_directories(dir);
-  bpe.save(dir, text::ChatTemplate::chatml(std::nullopt), 512);
-  const auto tok = text::Tokenizer::load(dir);
-  model::ModelConfig mc;
-  mc.vocab_size = tok.vocab_size();
-  mc.hidden_size = 32;
-  mc.intermediate_size = 64;
-  mc.num_hidden_layers = 2;
-  mc.num_attention_heads = 4;
-  mc.num_key_value_heads = 2;
-  mc.head_dim = 8;
-  mc.max_position_embeddings = 512;
-  mc.tie_word_embeddings = true;
-  mc.eos_token_id = {tok.token_to_id("<|im_end|>"), tok.token_to_id("<|endoftext|>")};
-  torch::manual_seed(7);
-  model::CausalLM m(mc);
-  io::StateDict weights;
-  torch::NoGradGuard no_grad;
-  for (auto& p : m->named_parameters()) {
-    if (p.value().dim() >= 2) p.value().normal_(0.0, 0.5);
-    if (p.key() != "lm_head.weight") weights[p.key()] = p.value().detach();
-  }
-  io::save_state_dict(dir, weights);
-  core::write_json(dir / "config.json", mc.to_json());
-}
-
-TEST_F(TofuImport, EvalRunsOnTheImportedFolderWithFiniteHeadlineNumbers) {
-  const auto o = options_for(root_);
-  datagen::import_tofu(o);
-  write_random_model(root_ / "model", data::load_dataset(o.out));
-  eval::EvalRunConfig c;
-  c.model = (root_ / "model").string();
-  c.data = o.out.string();
-  c.options.max_new_tokens = 6;
-  c.options.batch_size = 4;
-  const json r = eval::run_evaluation(c);
-  const json& a = r["models"]["base"]["aggregates"];
-  for (const char* set : {"forget", "retain", "retain_other", "world"})
-    for (const char* key : {"rouge_l_recall", "truth_ratio", "answer_prob"}) {
-      ASSERT_TRUE(a[set].contains(key)) << set << "." << key;
-      EXPECT_TRUE(std::isfinite(a[set][key].get<double>())) << set << "." << key;
-    }
-  EXPECT_EQ(a["forget"]["n"], 2);
-  EXPECT_EQ(a["retain"]["n"], 2);
-  // TOFU has no correlated retain questions: the subset is empty and reports only its count, and
-  // the gap, which needs both subsets, is absent rather than NaN.
-  EXPECT_EQ(a["retain_correlated"], json({{"n", 0}}));
-  EXPECT_EQ(a["retain_gap"], json::object());
-  ASSERT_TRUE(a.contains("model_utility"));
-  EXPECT_TRUE(std::isfinite(a["model_utility"].get<double>()));
-  EXPECT_EQ(a["probes"]["paraphrase"]["n"], 2);
-  EXPECT_EQ(r["models"]["base"]["per_example"]["mia"].size(), 4u);  // forget + holdout
 }
 
 }  // namespace
