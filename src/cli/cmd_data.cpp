@@ -1,8 +1,9 @@
 // `lethe data generate` (offline or LLM backend) and `lethe data check DIR` (red-team quality
-// checks).
+// checks); `lethe data import` lives in cmd_data_import.cpp.
 #include <cstdio>
 #include <memory>
 
+#include "cli/cmd_data_import.h"
 #include "cli/cmd_data_llm.h"
 #include "cli/commands.h"
 #include "cli/output_lock.h"
@@ -118,10 +119,12 @@ void add_check(CLI::App& data) {
 }  // namespace
 
 void add_data_command(CLI::App& app) {
-  auto* data = app.add_subcommand("data", "benchmark data: generate a dataset, check one");
+  auto* data =
+      app.add_subcommand("data", "benchmark data: generate a dataset, check one, import TOFU");
   data->require_subcommand(1);
   add_generate(*data);
   add_check(*data);
+  add_data_import(*data);
 }
 
 }  // namespace lethe::cli

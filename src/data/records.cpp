@@ -104,13 +104,15 @@ Profile Profile::from_json(const json& j, const std::string& where) {
   p.id = text_field(j, "id", where);
   p.name = text_field(j, "name", where);
   p.role = parse_role(text_field(j, "role", where), where);
+  // "unknown", a birth_year of 0 and an empty birthplace are for people an imported benchmark
+  // names without a profile (TOFU's authors, datagen/tofu_import.h); generated people have all.
   p.gender = text_field(j, "gender", where);
-  LETHE_CHECK(p.gender == "female" || p.gender == "male", where,
-              ": field 'gender' must be female|male, got '", p.gender, "'");
+  LETHE_CHECK(p.gender == "female" || p.gender == "male" || p.gender == "unknown", where,
+              ": field 'gender' must be female|male|unknown, got '", p.gender, "'");
   p.birth_year = int_field(j, "birth_year", where);
-  LETHE_CHECK(p.birth_year > 1800 && p.birth_year < 2100, where,
+  LETHE_CHECK(p.birth_year == 0 || (p.birth_year > 1800 && p.birth_year < 2100), where,
               ": field 'birth_year' out of range: ", p.birth_year);
-  p.birthplace = text_field(j, "birthplace", where);
+  p.birthplace = optional_text(j, "birthplace", where);
   p.nationality = optional_text(j, "nationality", where);
   p.occupation = text_field(j, "occupation", where);
   p.summary = optional_text(j, "summary", where);
@@ -161,14 +163,16 @@ QAPair QAPair::from_json(const json& j, const std::string& where) {
   q.answer = text_field(j, "answer", where);
   q.paraphrased_answer = optional_text(j, "paraphrased_answer", where);
   q.perturbed_answers = text_list(j, "perturbed_answers", where, 0, false);
-  bool inline_truth = q.subset == Subset::world || q.subset == Subset::holdout;
-  if (inline_truth) {
+  // World questions feed the truth ratio of model utility, so they carry its material. TOFU's
+  // world sets have fewer than 5 wrong answers, so the loader asks for one; the `wrong_answers`
+  // quality check still holds generated data to 5. Holdout questions are read only by membership
+  // inference (question and answer); their truth material is optional.
+  if (q.subset == Subset::world) {
     LETHE_CHECK(!q.paraphrased_answer.empty(), where,
                 ": field 'paraphrased_answer' missing (required for subset ", subset_name(q.subset),
                 ")");
-    LETHE_CHECK(q.perturbed_answers.size() >= 5, where,
-                ": field 'perturbed_answers' needs at least 5 entries, got ",
-                q.perturbed_answers.size());
+    LETHE_CHECK(!q.perturbed_answers.empty(), where,
+                ": field 'perturbed_answers' needs at least 1 entry for subset world");
   }
   return q;
 }
@@ -193,7 +197,9 @@ WrongDetails WrongDetails::from_json(const json& j, const std::string& where) {
   w.answer = text_field(j, "answer", where);
   w.paraphrased_answer = text_field(j, "paraphrased_answer", where);
   w.perturbed_answers = text_list(j, "perturbed_answers", where, 5, true);
-  w.paraphrased_questions = text_list(j, "paraphrased_questions", where, 1, true);
+  // Forget questions need a paraphrase (the paraphrase probe asks it); TOFU's retain set has none.
+  w.paraphrased_questions =
+      text_list(j, "paraphrased_questions", where, w.subset == Subset::forget ? 1 : 0, true);
   return w;
 }
 

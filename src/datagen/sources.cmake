@@ -23,6 +23,8 @@ list(APPEND LETHE_SOURCES
   src/datagen/offline_generator.cpp
   src/datagen/quality_checks.cpp
   src/datagen/generate.cpp
+  src/datagen/tofu_import.cpp
 )
-list(APPEND LETHE_CLI_SOURCES src/cli/cmd_data.cpp src/cli/cmd_data_llm.cpp)
+list(APPEND LETHE_CLI_SOURCES src/cli/cmd_data.cpp src/cli/cmd_data_llm.cpp
+  src/cli/cmd_data_import.cpp)
 list(APPEND LETHE_COMMANDS data)

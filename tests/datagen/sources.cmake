@@ -9,4 +9,6 @@ list(APPEND LETHE_TEST_SOURCES
   tests/datagen/llm_validators_test.cpp
   tests/datagen/probes_test.cpp
   tests/datagen/llm_cli_test.cpp
+  tests/datagen/tofu_import_test.cpp
+  tests/datagen/tofu_layout.cpp
 )
