@@ -98,7 +98,7 @@ TEST(Runtime, AutoDtypeIsBf16OnlyWhereItIsFast) {
   try {
     core::parse_dtype("bf17", cpu);
     FAIL() << "an unknown dtype was accepted";
-  } catch (const core::UsageError& e) {
+  } catch (const UsageError& e) {
     EXPECT_NE(std::string(e.what()).find("expected auto, float32"), std::string::npos) << e.what();
   }
 }
