@@ -10,6 +10,7 @@
 #include "core/json_io.h"
 #include "expect_close.h"
 #include "lethe_source_dir.h"
+#include "model/model_config.h"
 #include "pipeline/run_config.h"
 #include "pipeline/stage.h"
 #include "report/summary_table.h"
@@ -63,6 +64,20 @@ TEST(PipelineConfig, CurveProfileHasEightIntensitiesPerMethod) {
   rest["unlearn"].erase("intensities");
   def["unlearn"].erase("intensities");
   EXPECT_EQ(rest, def);
+}
+
+// The deep profile (issue 19 item 4) is the default study on the shipped 12-layer base: only the
+// model differs, and that model has 12 layers (so "middle" is layer 6, as layer 14 of 28).
+TEST(PipelineConfig, DeepProfileIsTheDefaultOnTheTwelveLayerBase) {
+  json deep = pipeline::resolve_run_config(fs::path(repo_file("configs/deep.yaml")), false);
+  EXPECT_EQ(deep["model"], "models/lethe-base-12l");
+  json def = pipeline::default_run_config();
+  deep.erase("model");
+  def.erase("model");
+  EXPECT_EQ(deep, def);
+  const auto config = model::ModelConfig::from_file(repo_file("models/lethe-base-12l/config.json"));
+  EXPECT_EQ(config.num_hidden_layers, 12);
+  EXPECT_EQ(config.vocab_size, 2048);
 }
 
 // The error of resolving `text` as a --config file ("" when it resolves).
