@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Compare every number in two lethe run folders' results/*.json (and adapter weights' sha256).
+"""Compare every number in two lethe run folders' results/*.json.
 Keys that are timings, paths, hashes or host facts are skipped. Prints per-file counts and each difference."""
 import json, sys, os, hashlib, math
 SKIP = ("second", "time", "elapsed", "tok_per_s", "tokens_per_s", "path", "sha256", "hash", "dir",
