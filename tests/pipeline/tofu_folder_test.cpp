@@ -6,6 +6,7 @@
 // (datagen's areas) lacks.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -79,14 +80,18 @@ TEST(TofuFolder, FinetuneUnlearnAndEvalRunOnTheImportedFolder) {
         zero = zero || v <= 0;
         inverse_sum += v > 0 ? 1 / v : 0;
       }
-    EXPECT_NEAR(a["model_utility"].get<double>(), zero ? 0.0 : 6 / inverse_sum, 1e-9)
-        << a.dump();
+    EXPECT_NEAR(a["model_utility"].get<double>(), zero ? 0.0 : 6 / inverse_sum, 1e-9) << a.dump();
     EXPECT_EQ(a["probes"]["paraphrase"]["n"], 2);
     // World truth ratio as TOFU computes it for real authors / world facts: the answer itself is
-    // the "paraphrased" answer, so its NLL is the answer's.
-    for (const auto& row : m["per_example"]["world"])
-      EXPECT_DOUBLE_EQ(row["paraphrased_nll"].get<double>(), row["answer_nll"].get<double>())
+    // the "paraphrased" answer, so its NLL is the answer's. The two are scored in different batches
+    // (other padding), so they agree to fp32 rounding, not bit for bit (seen: 10.6479797
+    // vs 10.6479787 on a Zen 4 CPU); a wrong mapping differs by far more than 1e-5 relative.
+    for (const auto& row : m["per_example"]["world"]) {
+      const double answer = row["answer_nll"].get<double>();
+      EXPECT_NEAR(row["paraphrased_nll"].get<double>(), answer,
+                  1e-5 * std::max(1.0, std::abs(answer)))
           << row["id"];
+    }
     EXPECT_EQ(m["per_example"]["mia"].size(), 4u);  // forget + holdout
   }
   // Forget quality is the KS p-value against the retain-only model: 1 for that model itself.
