@@ -12,6 +12,7 @@
 #include "train/config_file.h"
 #include "train/distributed.h"
 #include "train/finetune.h"
+#include "train/sisa.h"
 
 namespace lethe::cli {
 
@@ -22,6 +23,8 @@ void add_finetune_command(CLI::App& app) {
   struct State {
     std::string config_file;
     bool resume = false;
+    int64_t shards = 0;
+    std::string combine = "merge";
     ConfigOverrides overrides;
   };
   auto state = std::make_shared<State>();
@@ -39,6 +42,14 @@ void add_finetune_command(CLI::App& app) {
   cmd->add_flag("--resume", state->resume, "continue the run in --out from its latest checkpoint");
   o.add(*cmd, "--retain-only", "retain_only", K::flag, d["retain_only"],
         "drop records with subset \"forget\" (the gold-standard model)");
+  auto* shards = cmd->add_option("--shards", state->shards,
+                                 "SISA: K adapters on disjoint person-whole shards (OUT/sisa.json, "
+                                 "OUT/shards/shard-k/, OUT/merged/; docs/sisa.md)")
+                     ->default_str("off");
+  cmd->add_option("--combine", state->combine,
+                  "SISA model: merge (mean of the shards' LoRA deltas) | ensemble (mean of their "
+                  "log-probs)")
+      ->capture_default_str();
   o.add(*cmd, "--dtype", "dtype", K::string, d["dtype"],
         "auto | float32 | bfloat16 (auto: bfloat16 on CUDA or an avx512_bf16/amx_bf16 CPU; LoRA "
         "and AdamW stay fp32)");
@@ -67,12 +78,26 @@ void add_finetune_command(CLI::App& app) {
         "> 0: resumable checkpoint every N steps");
   o.add(*cmd, "--save-epochs", "save_epochs", K::int_list, d["save_epochs"],
         "export the adapter after these epochs (out/epoch-N), e.g. 5,10,20");
-  cmd->callback([state] {
+  cmd->callback([state, shards] {
     apply_global_options();
     nlohmann::json config = state->overrides.resolve(state->config_file);
     train::FinetuneConfig resolved;
     train::finetune_config_from_json(
         config, resolved, state->config_file.empty() ? "finetune options" : state->config_file);
+    if (shards->count() > 0) {
+      const train::SisaOptions sisa{state->shards, state->combine};
+      train::check_sisa_options(sisa);
+      if (state->resume) throw UsageError("--shards: --resume is not supported for SISA");
+      if (train::detect_dist_env().world_size > 1)
+        throw UsageError("--shards: not supported in data-parallel runs; run it in one process");
+      const auto lock = lock_output_folder(resolved.out);
+      const auto manifest = train::run_sisa_finetune(resolved, sisa);
+      std::printf("finetune: %lld shards (%s), %zu records, %.1fs -> %s\n",
+                  static_cast<long long>(sisa.shards), sisa.combine.c_str(),
+                  manifest["records"].get<size_t>(), manifest["seconds"].get<double>(),
+                  resolved.out.c_str());
+      return;
+    }
     // Only rank 0 of a data-parallel launch writes --out, so it alone locks it.
     const auto lock =
         train::detect_dist_env().rank == 0 ? lock_output_folder(resolved.out) : std::nullopt;

@@ -10,9 +10,12 @@
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/runtime.h"
+#include "io/model_path.h"
 #include "objectives/objective.h"
+#include "report/audit.h"
 #include "train/config_file.h"
 #include "train/distributed.h"
+#include "train/sisa.h"
 #include "train/unlearn.h"
 
 namespace lethe::cli {
@@ -34,7 +37,33 @@ std::pair<std::string, double> parse_param(const std::string& text) {
 std::string method_list() {
   std::string out;
   for (const auto& name : objectives::objective_names()) out += (out.empty() ? "" : ", ") + name;
-  return out;
+  return out +
+         ", sisa (exact: retrain the shards of a finetune --shards K that held forget records)";
+}
+
+// --method sisa: retrains the affected shards of the sharded fine-tune in --adapter and writes
+// OUT/audit.jsonl (per shard the sha256 of its records; lethe audit OUT/audit.jsonl --verify).
+void run_sisa_command(const train::UnlearnConfig& c) {
+  if (c.adapter.empty())
+    throw UsageError("unlearn --method sisa: give the sharded fine-tune as --adapter DIR");
+  if (c.forget.empty()) throw UsageError("unlearn --method sisa: give --forget sf.jsonl");
+  if (c.out.empty()) throw UsageError("unlearn --method sisa: give --out DIR");
+  const auto manifest = train::read_sisa_manifest(c.adapter);  // names the folder when absent
+  const auto lock = lock_output_folder(c.out);
+  const auto result = train::run_sisa_unlearn(c.adapter, c.forget, c.out, c.model);
+  const std::string model = c.model.empty() ? manifest.value("base_model", std::string()) : c.model;
+  const auto request =
+      report::sisa_audit_request(c.out, c.forget, io::resolve_model_path(model), manifest);
+  const auto ledger = std::filesystem::path(c.out) / "audit.jsonl";
+  report::write_audit_ledger(ledger, {request}, report::AuditThresholds{});
+  std::string shards;
+  for (auto k : result.retrained) shards += (shards.empty() ? "" : ",") + std::to_string(k);
+  std::printf(
+      "unlearn sisa: retrained shard(s) %s of %zu (%zu forget records removed), %.1fs -> "
+      "%s (audit: %s)\n",
+      shards.empty() ? "none" : shards.c_str(), manifest["shard_list"].size(),
+      result.manifest["unlearn"]["forget_records_removed"].get<size_t>(), result.seconds,
+      c.out.c_str(), ledger.c_str());
 }
 
 }  // namespace
@@ -119,6 +148,11 @@ void add_unlearn_command(CLI::App& app) {
     train::UnlearnConfig resolved = train::default_unlearn_config();
     train::unlearn_config_from_json(
         config, resolved, state->config_file.empty() ? "unlearn options" : state->config_file);
+    if (resolved.train.objective == "sisa") {
+      if (state->resume) throw UsageError("unlearn --method sisa: --resume is not supported");
+      run_sisa_command(resolved);
+      return;
+    }
     // Bad input fails before waiting for the other processes.
     train::check_unlearn_config(resolved);
     // Only rank 0 of a data-parallel launch writes --out, so it alone locks it.

@@ -9,6 +9,7 @@
 #include "core/json_io.h"
 #include "core/runtime.h"
 #include "core/sha256.h"
+#include "io/sisa_folder.h"
 #include "model/pretrained.h"
 
 namespace lethe::eval {
@@ -49,7 +50,9 @@ std::vector<ModelSpec> model_specs(const EvalRunConfig& config) {
   for (size_t i = 0; i < config.adapters.size(); ++i) {
     const auto& a = config.adapters[i];
     LETHE_CHECK(fs::is_directory(a), "eval: adapter folder ", a, " does not exist");
-    ModelSpec s{unique(config.names.empty() ? folder_name(a) : config.names[i]), a, false, false};
+    // A sharded (SISA) fine-tune evaluates as its merged/ adapter.
+    ModelSpec s{unique(config.names.empty() ? folder_name(a) : config.names[i]),
+                io::resolve_sisa_adapter(a).string(), false, false};
     if (!config.retain_model.empty() && same_path(a, config.retain_model)) {
       s.retain_reference = !retain_found;
       retain_found = true;
@@ -59,7 +62,8 @@ std::vector<ModelSpec> model_specs(const EvalRunConfig& config) {
   if (!config.retain_model.empty() && !retain_found) {
     LETHE_CHECK(fs::is_directory(config.retain_model), "eval: --retain-model folder ",
                 config.retain_model, " does not exist");
-    specs.push_back({unique("retain"), config.retain_model, false, true});
+    specs.push_back(
+        {unique("retain"), io::resolve_sisa_adapter(config.retain_model).string(), false, true});
   }
   if (config.icu) specs.push_back({unique("icu"), "", true, false});
   LETHE_CHECK(!specs.empty(), "eval: nothing to evaluate (--skip-base without adapters)");

@@ -3,4 +3,5 @@ list(APPEND LETHE_SOURCES
   src/io/model_path.cpp
   src/io/peft_adapter.cpp
   src/io/safetensors.cpp
+  src/io/sisa_folder.cpp
 )

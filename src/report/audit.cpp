@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/json_io.h"
 #include "core/sha256.h"
+#include "io/sisa_folder.h"
 #include "report/audit_bundle.h"
 
 namespace lethe::report {
@@ -74,6 +75,40 @@ std::string fmt(const json& v) {
 }
 
 constexpr const char* kSchema = "lethe.audit.v2";
+
+// A sisa record's proof, re-derived from the files: each shard's records.jsonl has the recorded
+// sha256 and no record of the forget set is among them.
+void check_sisa_evidence(const json& rec, const std::string& id, VerifyReport& report) {
+  const auto& config = rec.value("config", json::object());
+  if (!config.contains("shards") || !config["shards"].is_array() || config["shards"].empty()) {
+    report.problems.push_back("record " + id + ": sisa: no per-shard evidence recorded");
+    return;
+  }
+  const json forget = rec.value("forget_set", json::object());
+  if (!forget.contains("path") || !forget["path"].is_string()) return;  // reported above
+  const fs::path forget_path = resolve_recorded_path(forget["path"], report.root);
+  for (const auto& s : config["shards"]) {
+    const std::string name = s.value("adapter", "");
+    const json entry = rec["adapters"].value(name, json::object());
+    if (!entry.contains("path") || !entry["path"].is_string()) {
+      report.problems.push_back("record " + id + ": sisa: shard " + name + " not hashed");
+      continue;
+    }
+    const fs::path records = resolve_recorded_path(entry["path"], report.root) / io::kSisaRecords;
+    const std::string where = "record " + id + ": sisa shard " + name + ": ";
+    if (!fs::is_regular_file(records) || !fs::is_regular_file(forget_path)) {
+      report.problems.push_back(where + records.string() + " or the forget set is missing");
+      continue;
+    }
+    ++report.hashes_checked;
+    if (core::sha256_file(records) != s.value("records_sha256", ""))
+      report.problems.push_back(where + "records.jsonl sha256 differs from the recorded one");
+    const size_t left = io::count_forget_records(records, forget_path);
+    if (left > 0)
+      report.problems.push_back(where + std::to_string(left) +
+                                " record(s) of the forget set among its training records");
+  }
+}
 constexpr const char* kSchemaAbsolute = "lethe.audit.v1";  // every path absolute
 
 // Absolute, normalized, without a trailing separator (so that lexically_relative compares folders).
@@ -248,6 +283,38 @@ std::vector<std::pair<std::string, json>> recorded_entries(const json& rec) {
   return entries;
 }
 
+AuditRequest sisa_audit_request(const fs::path& sisa_out, const fs::path& forget_set,
+                                const fs::path& base_model, const json& source_manifest) {
+  const json manifest = core::read_json(sisa_out / io::kSisaManifest);
+  AuditRequest r;
+  std::set<std::string> persons;
+  for (const auto& rec : core::read_jsonl(forget_set))
+    if (rec.contains("person_id") && rec["person_id"].is_string()) persons.insert(rec["person_id"]);
+  for (const auto& p : persons) r.subject += (r.subject.empty() ? "" : ", ") + p;
+  if (r.subject.empty()) r.subject = "the records of " + forget_set.filename().string();
+  r.forget_set = forget_set;
+  r.base_model = base_model;
+  r.method = "sisa";
+  json shards = json::array();
+  for (const auto& s : manifest.at("shard_list")) {
+    const std::string name = fs::path(s.at("folder").get<std::string>()).filename().string();
+    r.adapters[name] = sisa_out / s.at("folder").get<std::string>();
+    shards.push_back({{"adapter", name},
+                      {"records", s.at("records")},
+                      {"records_sha256", s.at("records_sha256")},
+                      {"retrained", s.value("retrained", false)},
+                      {"forget_records_left", s.value("forget_records_left", -1)}});
+  }
+  r.adapters["merged"] = sisa_out / io::kSisaMerged;
+  r.results["sisa"] = sisa_out / io::kSisaManifest;
+  r.config = {{"shards", shards},
+              {"combine", manifest.value("combine", "merge")},
+              {"retrained", manifest.at("unlearn").at("retrained")},
+              {"seconds", manifest.at("unlearn").at("seconds")},
+              {"source_sha256", core::sha256_hex(source_manifest.dump())}};
+  return r;
+}
+
 VerifyReport verify_ledger(const fs::path& ledger) {
   LETHE_CHECK(fs::exists(ledger), "audit: ledger ", ledger.string(), " does not exist");
   VerifyReport report;
@@ -326,6 +393,7 @@ VerifyReport verify_ledger(const fs::path& ledger) {
                                   ", now " + short_sha(now["sha256"]) + ")");
       for (const auto& f : files) report.problems.push_back(where + "/" + f);
     }
+    if (rec.value("method", "") == "sisa") check_sisa_evidence(rec, id, report);
   }
   if (absolute_records > 0)
     report.notes.push_back(std::to_string(absolute_records) + " record(s) of " + kSchemaAbsolute +

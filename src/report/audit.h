@@ -91,6 +91,16 @@ struct VerifyReport {
   bool ok() const { return problems.empty(); }
 };
 
+// The request of a SISA unlearning written by train::run_sisa_unlearn into SISA_OUT: adapters =
+// every shard folder (records.jsonl included) and merged/, results "sisa" = sisa.json, config =
+// per shard {adapter, records, records_sha256, retrained, forget_records_left}, the retrained
+// shards, the seconds and the sha256 of the source manifest. verify_ledger re-checks each shard's
+// records sha256 and that none of its records is in the forget set.
+AuditRequest sisa_audit_request(const std::filesystem::path& sisa_out,
+                                const std::filesystem::path& forget_set,
+                                const std::filesystem::path& base_model,
+                                const nlohmann::json& source_manifest);
+
 // Re-hashes every recorded file/folder (relative paths against the ledger's own folder) and checks
 // the chain of prev_record_sha256. In an exported bundle (audit_bundle.h) an absolute entry the
 // bundle left out and this machine lacks is a note, not a problem.

@@ -16,7 +16,7 @@ list(APPEND LETHE_SOURCES
 list(APPEND LETHE_CLI_SOURCES src/cli/cmd_finetune.cpp src/cli/cmd_pretrain.cpp)
 list(APPEND LETHE_COMMANDS finetune pretrain)
 # unlearning, sweeps, relearning attack, c10d scale-out ("unlearn")
-list(APPEND LETHE_SOURCES src/train/unlearn.cpp src/train/sweep.cpp src/train/relearn.cpp
+list(APPEND LETHE_SOURCES src/train/unlearn.cpp src/train/sisa.cpp src/train/sweep.cpp src/train/relearn.cpp
      src/train/distributed.cpp src/train/process_group.cpp)
 list(APPEND LETHE_CLI_SOURCES src/cli/cmd_unlearn.cpp src/cli/cmd_sweep.cpp src/cli/cmd_relearn.cpp)
 list(APPEND LETHE_COMMANDS unlearn sweep relearn)

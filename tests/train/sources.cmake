@@ -12,4 +12,4 @@ list(APPEND LETHE_TEST_SOURCES
 )
 list(APPEND LETHE_TEST_SOURCES tests/train/sweep_crash_test.cpp tests/train/sweep_test.cpp tests/train/sweep_unlearn_test.cpp
      tests/train/sweep_relearn_test.cpp tests/train/distributed_test.cpp
-     tests/train/unlearn_full_test.cpp)
+     tests/train/unlearn_full_test.cpp tests/train/sisa_test.cpp)
