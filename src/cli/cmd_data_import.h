@@ -5,7 +5,7 @@
 
 namespace lethe::cli {
 
-// Adds `import` with one subcommand per benchmark (tofu).
+// Adds `import` with one subcommand per benchmark (tofu, muse, rwku).
 void add_data_import(CLI::App& data);
 
 }  // namespace lethe::cli

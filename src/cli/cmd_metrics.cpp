@@ -10,6 +10,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/json_io.h"
+#include "eval/benchmark_metrics.h"
 #include "eval/exact_memorization.h"
 #include "eval/extraction_strength.h"
 #include "eval/generation_health.h"
@@ -97,6 +98,21 @@ json run_rouge(const MetricsOptions& o) {
   mean.precision /= n, mean.recall /= n, mean.fmeasure /= n;
   return {{"metric", o.name},     {"stemmer", !o.no_stem},    {"count", per_example.size()},
           {"value", mean.recall}, {"mean", score_json(mean)}, {"per_example", per_example}};
+}
+
+// muse_rouge / rwku_rouge: {target, prediction} -> the benchmark's ROUGE of each record (MUSE:
+// ROUGE-L F1 without stemming of the prediction cut before the next question; RWKU: the `rouge`
+// package's ROUGE-L recall of its first line); value = their mean.
+json run_benchmark_rouge(const MetricsOptions& o) {
+  std::vector<double> values;
+  for_each_record(o, [&](const json& r, const std::string& at) {
+    const std::string target = core::require_string(r, "target", at);
+    const std::string prediction = core::require_string(r, "prediction", at);
+    values.push_back(o.name == "muse_rouge"
+                         ? eval::muse_rouge_l_f(target, eval::muse_answer_prefix(prediction))
+                         : eval::rwku_rouge_l_recall(target, eval::rwku_prediction(prediction)));
+  });
+  return mean_result(o, values);
 }
 
 // answer_prob: {answer_nll} -> exp(-nll).
@@ -215,6 +231,17 @@ json run_privleak(const MetricsOptions& o) {
   return mean_result(o, values);
 }
 
+// muse_privleak: {auc, reference_auc} -> (auc - reference) / reference x 100 per record.
+json run_muse_privleak(const MetricsOptions& o) {
+  std::vector<double> values;
+  for_each_record(o, [&](const json& r, const std::string& at) {
+    const double reference = require_number(r, "reference_auc", at);
+    LETHE_CHECK(reference > 0, at, ": field 'reference_auc' must be > 0");
+    values.push_back(eval::muse_privleak(require_number(r, "auc", at), reference));
+  });
+  return mean_result(o, values);
+}
+
 // repetition_rate / distinct_1 / distinct_2: {generation} -> the value over the set.
 json run_health(const MetricsOptions& o) {
   std::vector<eval::TokenSequence> generations;
@@ -267,11 +294,15 @@ const std::map<std::string, Scorer>& scorers() {
       {"extraction_strength", {"{predictions: [ids], labels: [ids]}", run_memorization}},
       {"forget_quality", {"{a: [numbers], b: [numbers]}", run_forget_quality}},
       {"model_utility", {"{components: [numbers]}", run_model_utility}},
+      {"tofu_model_utility", {"{components: [numbers]} (TOFU's 9)", run_model_utility}},
       {"mia_loss", {"{member, logp: [numbers]} or {member, score}", run_mia}},
       {"mia_zlib", {"{member, logp: [numbers], text} or {member, score}", run_mia}},
       {"mia_min_k", {"{member, logp: [numbers]} or {member, score}", run_mia}},
       {"mia_min_k_plus_plus", {"{member, logp, mu, sigma: [numbers]} or {member, score}", run_mia}},
       {"privleak", {"{auc, reference_auc}", run_privleak}},
+      {"muse_rouge", {"{target, prediction}", run_benchmark_rouge}},
+      {"muse_privleak", {"{auc, reference_auc}", run_muse_privleak}},
+      {"rwku_rouge", {"{target, prediction}", run_benchmark_rouge}},
       {"repetition_rate", {"{generation}", run_health}},
       {"distinct_1", {"{generation}", run_health}},
       {"distinct_2", {"{generation}", run_health}},

@@ -24,6 +24,9 @@ list(APPEND LETHE_SOURCES
   src/datagen/quality_checks.cpp
   src/datagen/generate.cpp
   src/datagen/tofu_import.cpp
+  src/datagen/benchmark_files.cpp
+  src/datagen/muse_import.cpp
+  src/datagen/rwku_import.cpp
 )
 list(APPEND LETHE_CLI_SOURCES src/cli/cmd_data.cpp src/cli/cmd_data_llm.cpp
   src/cli/cmd_data_import.cpp)

@@ -360,6 +360,7 @@ json import_tofu(const TofuImportOptions& options) {
   const json manifest = {
       {"generator", kTofuImporterName},
       {"generator_version", kTofuImporterVersion},
+      {"benchmark", "tofu"},
       {"source", "locuslab/TOFU"},
       {"split", split->forget},
       {"retain_split", split->retain},

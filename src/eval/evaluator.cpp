@@ -95,11 +95,13 @@ std::string multiple_choice_pick(const std::string& generation,
 }
 
 std::set<std::string> resolve_metrics(const std::vector<std::string>& requested,
-                                      bool have_retain_model) {
+                                      bool have_retain_model, const std::string& benchmark) {
   std::set<std::string> out;
   if (requested.empty()) {
     for (const auto& d : metric_registry())
-      if (have_retain_model || !d.needs_retain_model) out.insert(d.name);
+      if ((have_retain_model || !d.needs_retain_model) &&
+          (d.benchmark.empty() || d.benchmark == benchmark))
+        out.insert(d.name);
     out.insert("probes");
     return out;
   }
@@ -127,6 +129,29 @@ std::set<std::string> resolve_metrics(const std::vector<std::string>& requested,
   return out;
 }
 
+std::set<std::string> default_metrics_for(const data::Dataset& dataset, bool have_retain_model) {
+  const std::string benchmark =
+      dataset.manifest.is_object() ? dataset.manifest.value("benchmark", "") : "";
+  std::set<std::string> out = resolve_metrics({}, have_retain_model, benchmark);
+  const auto lacks = [&](const MetricDescriptor& d) {
+    return (dataset.wrong_details.empty() &&
+            (d.reads(MetricInput::kPerturbedNll) || d.reads(MetricInput::kTruthRatioSample))) ||
+           (dataset.holdout.empty() &&
+            (d.reads(MetricInput::kTokenLogprobs) || d.reads(MetricInput::kLogprobMoments))) ||
+           (dataset.world.empty() && (d.name == "model_utility" || d.name == "tofu_model_utility"));
+  };
+  for (bool shrank = true; shrank;) {
+    shrank = false;
+    for (const auto& d : metric_registry()) {
+      if (!out.count(d.name)) continue;
+      bool drop = lacks(d);
+      for (const auto& need : d.needs) drop = drop || !out.count(need);
+      if (drop) shrank = out.erase(d.name) > 0 || shrank;
+    }
+  }
+  return out;
+}
+
 Evaluator::Evaluator(model::CausalLM model, const text::Tokenizer& tokenizer,
                      std::vector<int64_t> eos_token_ids, const data::Dataset& dataset,
                      EvalOptions options)
@@ -137,7 +162,9 @@ Evaluator::Evaluator(model::CausalLM model, const text::Tokenizer& tokenizer,
   LETHE_CHECK(options_.batch_size > 0, "eval: --batch-size must be positive");
   LETHE_CHECK(options_.max_new_tokens > 0, "eval: --max-new-tokens must be positive");
   LETHE_CHECK(options_.min_k > 0.0 && options_.min_k <= 1.0, "eval: min_k must be in (0, 1]");
-  metrics_ = resolve_metrics(options_.metrics, options_.have_retain_model);
+  metrics_ = options_.metrics.empty()
+                 ? default_metrics_for(dataset, options_.have_retain_model)
+                 : resolve_metrics(options_.metrics, options_.have_retain_model);
   const auto limit = [&](size_t n) {
     return options_.limit > 0 ? std::min(n, static_cast<size_t>(options_.limit)) : n;
   };

@@ -85,8 +85,15 @@ class Evaluator {
 
 // Resolves an --metrics list: validates the names (registry + "probes"), adds what a metric is
 // computed from (its descriptor's `needs`), and throws lethe::UsageError for a metric that needs
-// the retain-only model (forget_quality, privleak) without one.
+// the retain-only model (forget_quality, privleak) without one. An empty list is every metric of
+// every dataset plus the variants of `benchmark` (the folder's manifest "benchmark": muse, rwku).
 std::set<std::string> resolve_metrics(const std::vector<std::string>& requested,
-                                      bool have_retain_model);
+                                      bool have_retain_model, const std::string& benchmark = "");
+
+// The default metric set (resolve_metrics of an empty list) less what `dataset` cannot give:
+// truth-ratio metrics without wrong_details, membership inference without holdout questions,
+// model utility without world questions (benchmarks that publish none of these), and what is
+// computed from a metric left out. A generated lethe dataset has all of them: nothing changes.
+std::set<std::string> default_metrics_for(const data::Dataset& dataset, bool have_retain_model);
 
 }  // namespace lethe::eval

@@ -56,6 +56,9 @@ struct MetricDescriptor {
   std::vector<std::string> gap_keys;  // set-level keys also reported in retain_gap
   std::vector<std::string> needs;     // metrics it is computed from (enabled along with it)
   bool needs_retain_model = false;    // forget_quality, privleak
+  // "" = a metric of every dataset; a benchmark name ("muse", "rwku"): that benchmark's own
+  // variant, in the default metric set only of folders imported from it (manifest "benchmark").
+  std::string benchmark;
   // Set-level metrics: per question, writes its values into record.values (may be empty), then
   // the set aggregate into `out` (called only for a non-empty set).
   std::function<void(QaEval& record)> per_example;

@@ -145,4 +145,43 @@ MetricDescriptor model_utility_metric() {
   return m;
 }
 
+// TOFU's own Model Utility (aggregate_stat_eval.py get_model_utility): the harmonic mean of 9
+// numbers, {Probability, ROUGE, Truth Ratio} on retain, real authors and world facts, each file's
+// own mean. A TOFU-imported folder pools the two utility files in its world set, so they are told
+// apart by their ids (tofu_real_authors_*, tofu_world_facts_*).
+MetricDescriptor tofu_model_utility_metric() {
+  MetricDescriptor m{"tofu_model_utility",
+                     "TOFU's model utility: harmonic mean of answer_prob, rouge_l recall and "
+                     "truth_ratio on retain, real authors and world facts (9 numbers)",
+                     {I::kAggregates},
+                     true,
+                     "TOFU aggregate_stat_eval.py get_model_utility (scipy.stats.hmean of 9)"};
+  m.benchmark = "tofu";
+  m.result_keys = {k::kTofuModelUtility};
+  m.needs = {"rouge_l", "answer_prob", "truth_ratio"};
+  m.model_value = [](const ModelView& model, json& aggregates) {
+    if (model.eval.retain.empty()) return;
+    std::vector<double> parts;
+    for (const char* key : {k::kAnswerProb, k::kRougeLRecall, k::kTruthRatio})
+      parts.push_back(aggregates[k::kRetain][key].get<double>());
+    for (const std::string prefix : {"tofu_real_authors_", "tofu_world_facts_"}) {
+      std::vector<double> prob, rouge, ratios;
+      for (const auto& e : model.eval.world) {
+        if (e.id.rfind(prefix, 0) != 0) continue;
+        prob.push_back(e.perturbed_nlls.empty()
+                           ? answer_probability(e.answer_nll)
+                           : normalized_answer_probability(e.answer_nll, e.perturbed_nlls));
+        rouge.push_back(e.values.at(k::kRougeLRecall));
+        ratios.push_back(e.values.at(k::kTruthRatio));
+      }
+      if (prob.empty()) return;  // not a TOFU folder with both utility files
+      parts.push_back(mean_of(prob));
+      parts.push_back(mean_of(rouge));
+      parts.push_back(truth_ratio_aggregate(ratios, TruthRatioMode::kRetain));
+    }
+    aggregates[k::kTofuModelUtility] = model_utility(parts);
+  };
+  return m;
+}
+
 }  // namespace lethe::eval

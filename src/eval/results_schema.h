@@ -37,14 +37,23 @@ inline constexpr const char* kAnswerProb = "answer_prob";
 inline constexpr const char* kTruthRatio = "truth_ratio";
 inline constexpr const char* kExactMemorization = "exact_memorization";
 inline constexpr const char* kExtractionStrength = "extraction_strength";
+// Benchmark variants (MUSE, RWKU), on folders imported from them: the set mean, and the mean over
+// each of the benchmark's own sets within it (MUSE knowmem / verbmem; RWKU levels 1-3).
+inline constexpr const char* kMuseRougeLF = "muse_rouge_l_f";
+inline constexpr const char* kMuseRougeLFKnowmem = "muse_rouge_l_f_knowmem";
+inline constexpr const char* kMuseRougeLFVerbmem = "muse_rouge_l_f_verbmem";
+inline constexpr const char* kRwkuRougeLRecall = "rwku_rouge_l_recall";
+inline constexpr const char* kRwkuRougeLRecallLevel = "rwku_rouge_l_recall_level";  // + 1|2|3
 
 // Model-level result keys (aggregates.KEY).
 inline constexpr const char* kModelUtility = "model_utility";
+inline constexpr const char* kTofuModelUtility = "tofu_model_utility";  // TOFU's 9-way MU
 inline constexpr const char* kForgetQuality = "forget_quality";
 inline constexpr const char* kForgetQualityKs = "forget_quality_ks_statistic";
 inline constexpr const char* kMia = "mia";  // aggregates.mia.ATTACK.{auc, privleak}
 inline constexpr const char* kAuc = "auc";
 inline constexpr const char* kPrivleak = "privleak";
+inline constexpr const char* kMusePrivleak = "muse_privleak";  // aggregates.muse_privleak
 inline constexpr const char* kHealth = "health";  // aggregates.health.{repetition_rate, ...}
 inline constexpr const char* kProbes = "probes";  // aggregates.probes.TYPE.{n, rouge_l_recall, ...}
 inline constexpr const char* kAccuracy = "accuracy";

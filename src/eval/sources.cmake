@@ -8,12 +8,15 @@ list(APPEND LETHE_SOURCES
   src/eval/metric_registry.cpp
   src/eval/metrics_health.cpp
   src/eval/metrics_mia.cpp
+  src/eval/metrics_muse.cpp
+  src/eval/metrics_rwku.cpp
   src/eval/metrics_tofu.cpp
   src/eval/mia.cpp
   src/eval/porter_stemmer.cpp
   src/eval/results_schema.cpp
   src/eval/roc_auc.cpp
   src/eval/rouge.cpp
+  src/eval/rouge_pltrdy.cpp
   src/eval/sign_flip_test.cpp
   src/eval/truth_ratio.cpp
 )

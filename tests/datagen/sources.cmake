@@ -11,4 +11,6 @@ list(APPEND LETHE_TEST_SOURCES
   tests/datagen/llm_cli_test.cpp
   tests/datagen/tofu_import_test.cpp
   tests/datagen/tofu_layout.cpp
+  tests/datagen/benchmark_import_test.cpp
+  tests/datagen/benchmark_layout.cpp
 )

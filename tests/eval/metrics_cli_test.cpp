@@ -131,6 +131,33 @@ TEST(MetricsCli, RegistryMetricsByName) {
   std::filesystem::remove_all(dir);
 }
 
+// The benchmark variants score records with the evaluator's definitions (hand-derived values as in
+// benchmark_metrics_test.cpp).
+TEST(MetricsCli, BenchmarkVariantsScoreRecords) {
+  auto dir = std::filesystem::path(test::make_temp_dir("metrics_cli_bench"));
+  std::string out;
+  const auto value = [&](const std::string& metric, const std::string& file) {
+    EXPECT_EQ(
+        test::run_lethe(
+            "metrics " + metric + " --jsonl " + file + " --out " + (dir / "r.json").string(), &out),
+        0)
+        << out;
+    return core::read_json(dir / "r.json")["value"].get<double>();
+  };
+  const auto pairs = write(dir / "pairs.jsonl",
+                           "{\"target\": \"Running dogs\", \"prediction\": \"running dog\"}\n"
+                           "{\"target\": \"The cat sat on the mat\", \"prediction\": \"the cat "
+                           "sat\\nmore\"}\n");
+  // MUSE: F1 without stemming, lowercased, the whole prediction (no next question in it): 1/2,
+  // and LCS "the cat sat" of 4 and 6 tokens: 2 (3/4 * 1/2) / (3/4 + 1/2) = 0.6.
+  EXPECT_NEAR(value("muse_rouge", pairs), (0.5 + 0.6) / 2, 1e-12);
+  // RWKU: recall, case-sensitive, first line: 0 ("Running" != "running", "dogs" != "dog") and 2/6.
+  EXPECT_NEAR(value("rwku_rouge", pairs), (0.0 + 2.0 / 6.0) / 2, 1e-12);
+  const auto aucs = write(dir / "aucs.jsonl", "{\"auc\": 0.6, \"reference_auc\": 0.48}\n");
+  EXPECT_NEAR(value("muse_privleak", aucs), 25.0, 1e-12);
+  std::filesystem::remove_all(dir);
+}
+
 // `lethe metrics list`: one line per registry metric with higher_is_better, inputs and source.
 TEST(MetricsCli, ListPrintsTheRegistry) {
   std::string out;

@@ -1,4 +1,5 @@
 list(APPEND LETHE_TEST_SOURCES
+  tests/eval/benchmark_metrics_test.cpp
   tests/eval/bootstrap_test.cpp
   tests/eval/generation_health_test.cpp
   tests/eval/ks_test_test.cpp
@@ -12,5 +13,6 @@ if("model" IN_LIST LETHE_AREAS)  # batched scoring on each device
   list(APPEND LETHE_TEST_SOURCES tests/eval/scores_device_test.cpp)
 endif()
 if("model" IN_LIST LETHE_AREAS AND "data" IN_LIST LETHE_AREAS AND "datagen" IN_LIST LETHE_AREAS)
-  list(APPEND LETHE_TEST_SOURCES tests/eval/evaluator_e2e_test.cpp)
+  list(APPEND LETHE_TEST_SOURCES tests/eval/evaluator_e2e_test.cpp
+    tests/eval/benchmark_defaults_test.cpp)
 endif()

@@ -9,6 +9,7 @@ if("src/pipeline/pipeline.cpp" IN_LIST LETHE_SOURCES)
     tests/pipeline/run_seeds_test.cpp
     tests/pipeline/unusable_out_test.cpp
     tests/pipeline/tofu_folder_test.cpp
+    tests/pipeline/benchmark_folder_test.cpp
   )
 endif()
 if("src/pipeline/stage_audit.cpp" IN_LIST LETHE_SOURCES)
