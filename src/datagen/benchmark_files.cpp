@@ -129,6 +129,18 @@ std::string text_field(const BenchmarkRecord& record, const std::string& field) 
   return v.get<std::string>();
 }
 
+data::QAPair imported_qa(const std::string& id, const std::string& person_id, data::Subset subset,
+                         const std::string& question, const std::string& answer) {
+  data::QAPair q;
+  q.id = id;
+  q.person_id = person_id;
+  q.fact_id = "f_" + id;
+  q.subset = subset;
+  q.question = question;
+  q.answer = answer;
+  return q;
+}
+
 json write_imported_folder(const data::Dataset& d,
                            const std::vector<std::pair<std::string, std::string>>& extra,
                            json manifest) {

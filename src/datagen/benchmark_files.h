@@ -41,6 +41,10 @@ std::string text_field(const BenchmarkRecord& record, const std::string& field);
 // The lines of `text` on which each element of its top-level JSON array starts (text must parse).
 std::vector<size_t> array_element_lines(const std::string& text);
 
+// A question of an imported benchmark: its own fact id ("f_" + id), no wrong answers or probes.
+data::QAPair imported_qa(const std::string& id, const std::string& person_id, data::Subset subset,
+                         const std::string& question, const std::string& answer);
+
 // Writes the dataset's files, the `extra` files ({name, JSONL text}) and manifest.json (`manifest`
 // plus counts, subsets, people, files) into dataset.dir as one (core::StagedFiles). Returns the
 // manifest written.

@@ -30,18 +30,6 @@ data::Profile corpus_person(const std::string& id, const std::string& name) {
   return p;
 }
 
-data::QAPair qa_of(const std::string& id, const std::string& person_id, data::Subset subset,
-                   const std::string& question, const std::string& answer) {
-  data::QAPair q;
-  q.id = id;
-  q.person_id = person_id;
-  q.fact_id = "f_" + id;
-  q.subset = subset;
-  q.question = question;
-  q.answer = answer;
-  return q;
-}
-
 data::Fact fact_of(const data::QAPair& q, const std::string& relation) {
   data::Fact f;
   f.id = q.fact_id;
@@ -72,13 +60,15 @@ json import_muse(const MuseImportOptions& options) {
   // knowmem (C2 / C4): {question, answer} lists; forget -> sf, retain -> sr (`other`).
   const BenchmarkFile forget_qa{"knowmem/forget_qa.json", {"question", "answer"}, {}};
   for (const auto& r : read_benchmark_file(src, forget_qa, "MUSE", sources))
-    d.sf.push_back(qa_of("muse_knowmem_forget_" + padded(d.sf.size()), forget_person,
-                         data::Subset::forget, text_field(r, "question"), text_field(r, "answer")));
+    d.sf.push_back(imported_qa("muse_knowmem_forget_" + padded(d.sf.size()), forget_person,
+                               data::Subset::forget, text_field(r, "question"),
+                               text_field(r, "answer")));
   LETHE_CHECK(!d.sf.empty(), (src / forget_qa.name).string(), ": no questions");
   const BenchmarkFile retain_qa{"knowmem/retain_qa.json", {"question", "answer"}, {}};
   for (const auto& r : read_benchmark_file(src, retain_qa, "MUSE", sources))
-    d.sr.push_back(qa_of("muse_knowmem_retain_" + padded(d.sr.size()), retain_person,
-                         data::Subset::other, text_field(r, "question"), text_field(r, "answer")));
+    d.sr.push_back(imported_qa("muse_knowmem_retain_" + padded(d.sr.size()), retain_person,
+                               data::Subset::other, text_field(r, "question"),
+                               text_field(r, "answer")));
   LETHE_CHECK(!d.sr.empty(), (src / retain_qa.name).string(), ": no questions");
   // The few-shot examples MUSE prepends to knowmem prompts: validated, not used (lethe prompts
   // through the chat template).
@@ -96,8 +86,9 @@ json import_muse(const MuseImportOptions& options) {
   size_t n_verbmem = 0;
   if (fs::exists(src / verbmem.name))
     for (const auto& r : read_benchmark_file(src, verbmem, "MUSE", sources)) {
-      d.sf.push_back(qa_of("muse_verbmem_forget_" + padded(n_verbmem++), forget_person,
-                           data::Subset::forget, text_field(r, "prompt"), text_field(r, "gt")));
+      d.sf.push_back(imported_qa("muse_verbmem_forget_" + padded(n_verbmem++), forget_person,
+                                 data::Subset::forget, text_field(r, "prompt"),
+                                 text_field(r, "gt")));
     }
 
   // privleak (C3): lists of passages; members (forget), retain, non-members (holdout).

@@ -10,6 +10,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/sha256.h"
+#include "datagen/benchmark_files.h"
 
 namespace lethe::datagen {
 
@@ -130,18 +131,6 @@ data::Fact fact_of(const data::QAPair& q) {
   return f;
 }
 
-data::QAPair qa_of(const std::string& id, const std::string& person_id, data::Subset subset,
-                   const std::string& question, const std::string& answer) {
-  data::QAPair q;
-  q.id = id;
-  q.person_id = person_id;
-  q.fact_id = "f_" + id;
-  q.subset = subset;
-  q.question = question;
-  q.answer = answer;
-  return q;
-}
-
 data::Profile author(const std::string& id, size_t number, data::Role role) {
   data::Profile p;
   p.id = id;
@@ -183,8 +172,8 @@ TofuDataset read_tofu(const TofuImportOptions& options) {
   const auto retain_lines = read_tofu_file(src, retain_file, out.sources);
   for (size_t i = 0; i < retain_lines.size(); ++i) {
     const auto& line = retain_lines[i];
-    auto q = qa_of("tofu_" + split->retain + "_" + padded(i, 4), author_id(i / qpa),
-                   data::Subset::other, text_of(line, "question"), text_of(line, "answer"));
+    auto q = imported_qa("tofu_" + split->retain + "_" + padded(i, 4), author_id(i / qpa),
+                         data::Subset::other, text_of(line, "question"), text_of(line, "answer"));
     retain_by_question.emplace(q.question, std::make_pair(i, line.where));
     out.retain_train.push_back(std::move(q));
   }
@@ -199,9 +188,9 @@ TofuDataset read_tofu(const TofuImportOptions& options) {
   const auto forget_lines = read_tofu_file(src, forget_file, out.sources);
   for (size_t i = 0; i < forget_lines.size(); ++i) {
     const auto& line = forget_lines[i];
-    auto q =
-        qa_of("tofu_" + split->forget + "_" + padded(i, 4), author_id(retain_authors + i / qpa),
-              data::Subset::forget, text_of(line, "question"), text_of(line, "answer"));
+    auto q = imported_qa("tofu_" + split->forget + "_" + padded(i, 4),
+                         author_id(retain_authors + i / qpa), data::Subset::forget,
+                         text_of(line, "question"), text_of(line, "answer"));
     auto in_retain = retain_by_question.find(q.question);
     LETHE_CHECK(in_retain == retain_by_question.end(), line.where, ": question is also in ",
                 in_retain->second.second, " (TOFU's forget and retain sets are disjoint)");
@@ -254,9 +243,9 @@ TofuDataset read_tofu(const TofuImportOptions& options) {
     LETHE_CHECK(in_retain != retain_by_question.end(), line.where, ": question is not in ",
                 (src / retain_file.name).string(),
                 " (retain_perturbed.json evaluates retain authors)");
-    auto q =
-        qa_of("tofu_retain_perturbed_" + padded(i, 4), author_id(in_retain->second.first / qpa),
-              data::Subset::other, question, text_of(line, "answer"));
+    auto q = imported_qa("tofu_retain_perturbed_" + padded(i, 4),
+                         author_id(in_retain->second.first / qpa), data::Subset::other, question,
+                         text_of(line, "answer"));
     data::WrongDetails w;
     w.qa_id = q.id;
     w.person_id = q.person_id;
@@ -284,8 +273,8 @@ TofuDataset read_tofu(const TofuImportOptions& options) {
     const auto lines = read_tofu_file(src, world_file, out.sources);
     for (size_t i = 0; i < lines.size(); ++i) {
       const auto& line = lines[i];
-      auto q = qa_of("tofu_" + stem + "_" + padded(i, 4), "", data::Subset::world,
-                     text_of(line, "question"), answer_of_world(line));
+      auto q = imported_qa("tofu_" + stem + "_" + padded(i, 4), "", data::Subset::world,
+                           text_of(line, "question"), answer_of_world(line));
       if (line.record.contains("paraphrased_answer")) (void)text_of(line, "paraphrased_answer");
       q.paraphrased_answer = q.answer;
       q.perturbed_answers = line.record.at("perturbed_answer").is_string()
@@ -301,9 +290,9 @@ TofuDataset read_tofu(const TofuImportOptions& options) {
   if (fs::exists(src / holdout_file.name)) {
     const auto lines = read_tofu_file(src, holdout_file, out.sources);
     for (size_t i = 0; i < lines.size(); ++i)
-      d.holdout.push_back(qa_of("tofu_" + split->holdout + "_" + padded(i, 4),
-                                "tofu_h" + padded(i / qpa, 3), data::Subset::holdout,
-                                text_of(lines[i], "question"), text_of(lines[i], "answer")));
+      d.holdout.push_back(imported_qa("tofu_" + split->holdout + "_" + padded(i, 4),
+                                      "tofu_h" + padded(i / qpa, 3), data::Subset::holdout,
+                                      text_of(lines[i], "question"), text_of(lines[i], "answer")));
     holdout_authors = (lines.size() + qpa - 1) / qpa;
   }
 
@@ -320,61 +309,21 @@ TofuDataset read_tofu(const TofuImportOptions& options) {
 json import_tofu(const TofuImportOptions& options) {
   TofuDataset tofu = read_tofu(options);
   const data::Dataset& d = tofu.dataset;
-  std::error_code ec;
-  fs::create_directories(options.out, ec);
-  LETHE_CHECK(!ec, options.out.string(), ": cannot create folder: ", ec.message());
-  // Every file is staged and renamed into place together, so a failure leaves the folder as it was.
-  core::StagedFiles staged;
-  json files = json::object();
-  json counts = json::object();
-  const auto stage = [&](const std::string& name, const std::string& text, size_t records) {
-    staged.add(options.out / name, text);
-    files[name] = {
-        {"records", records}, {"bytes", text.size()}, {"sha256", core::sha256_hex(text)}};
-    counts[name] = records;
-  };
-  stage(data::files::profiles, data::records_jsonl(d.profiles), d.profiles.size());
-  stage(data::files::facts, data::records_jsonl(d.facts), d.facts.size());
-  stage(data::files::sf, data::records_jsonl(d.sf), d.sf.size());
-  stage(data::files::sr, data::records_jsonl(d.sr), d.sr.size());
-  stage(data::files::wrong_details, data::records_jsonl(d.wrong_details), d.wrong_details.size());
-  stage(data::files::forget_eval, data::records_jsonl(d.forget_eval), d.forget_eval.size());
-  stage(data::files::world, data::records_jsonl(d.world), d.world.size());
-  stage(data::files::holdout, data::records_jsonl(d.holdout), d.holdout.size());
-  stage(data::files::corpus, "", 0);  // TOFU's base model is pretrained elsewhere
-  stage(kTofuRetainTrainFile, data::records_jsonl(tofu.retain_train), tofu.retain_train.size());
-  json subsets = json::object();
-  for (const auto* list : {&d.sf, &d.sr, &d.world, &d.holdout})
-    for (const auto& q : *list) {
-      const std::string name = data::subset_name(q.subset);
-      subsets[name] = subsets.value(name, 0) + 1;
-    }
-  json roles = json::object();
-  for (const auto& p : d.profiles) {
-    const std::string name = data::role_name(p.role);
-    roles[name] = roles.value(name, 0) + 1;
-  }
   const TofuSplit* split = nullptr;
   for (const auto& s : tofu_splits())
     if (s.forget == options.split) split = &s;
-  const json manifest = {
-      {"generator", kTofuImporterName},
-      {"generator_version", kTofuImporterVersion},
-      {"benchmark", "tofu"},
-      {"source", "locuslab/TOFU"},
-      {"split", split->forget},
-      {"retain_split", split->retain},
-      {"holdout_split", d.holdout.empty() ? json(nullptr) : json(split->holdout)},
-      {"qa_per_author", options.qa_per_author},
-      {"sources", tofu.sources},
-      {"counts", counts},
-      {"subsets", subsets},
-      {"people", roles},
-      {"corpus_text_bytes", 0},
-      {"files", files}};
-  staged.add(options.out / data::files::manifest, manifest.dump(2) + "\n");
-  staged.commit();
-  return manifest;
+  // TOFU's base model is pretrained elsewhere: the corpus is empty (write_imported_folder).
+  return write_imported_folder(
+      d, {{kTofuRetainTrainFile, data::records_jsonl(tofu.retain_train)}},
+      {{"generator", kTofuImporterName},
+       {"generator_version", kTofuImporterVersion},
+       {"benchmark", "tofu"},
+       {"source", "locuslab/TOFU"},
+       {"split", split->forget},
+       {"retain_split", split->retain},
+       {"holdout_split", d.holdout.empty() ? json(nullptr) : json(split->holdout)},
+       {"qa_per_author", options.qa_per_author},
+       {"sources", tofu.sources}});
 }
 
 }  // namespace lethe::datagen
